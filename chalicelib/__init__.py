@@ -1,0 +1,1 @@
+"""Parley: the product's domain, storage and real-time delivery."""

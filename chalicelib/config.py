@@ -1,0 +1,44 @@
+"""Settings, read once from the environment at import (cold start)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    region: str = "us-east-1"
+    table_prefix: str = "parley-local"
+    secret: bytes = b""
+    aws_endpoint: str | None = None
+    ws_endpoint: str | None = None
+    ws_url: str = ""
+    console_origins: tuple[str, ...] = field(default_factory=tuple)
+    visitor_token_days: int = 30
+    operator_token_hours: int = 12
+
+    def table_name(self, name: str) -> str:
+        return f"{self.table_prefix}-{name}"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    stage = env.get("PARLEY_STAGE", "local")
+    return Settings(
+        stage=stage,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        table_prefix=env.get("PARLEY_TABLE_PREFIX", f"parley-{stage}"),
+        secret=env.get("PARLEY_SECRET", "").encode(),
+        aws_endpoint=env.get("PARLEY_AWS_ENDPOINT") or None,
+        ws_endpoint=env.get("PARLEY_WS_ENDPOINT") or None,
+        ws_url=env.get("PARLEY_WS_URL", ""),
+        console_origins=_csv(env.get("PARLEY_CONSOLE_ORIGINS", "")),
+    )
+
+
+settings = load_settings()

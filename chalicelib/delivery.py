@@ -1,0 +1,76 @@
+"""Real-time delivery: posting frames to websocket connections through the API Gateway
+Management API. The one place that talks to connections, from any handler (websocket route,
+schedule, S3 event): on AWS and locally the same boto3 calls are made."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.config import Config
+
+from chalicelib import protocol
+from chalicelib.config import settings
+
+logger = Logger(service="parley", child=True)
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"},
+                        max_pool_connections=32)
+
+
+def endpoint_for(domain_name: str | None, stage: str | None) -> str:
+    """Where the management API lives: configured explicitly, or derived as API Gateway does."""
+    if settings.ws_endpoint:
+        return settings.ws_endpoint
+    if not domain_name or not stage:
+        raise RuntimeError("PARLEY_WS_ENDPOINT is not set and no websocket event gives the endpoint")
+    return f"https://{domain_name}/{stage}"
+
+
+def _client(endpoint: str) -> Any:
+    with _lock:
+        client = _clients.get(endpoint)
+        if client is None:
+            client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint,
+                                  region_name=settings.region, config=_CLIENT_CONFIG)
+            _clients[endpoint] = client
+        return client
+
+
+class Outbox:
+    """Frames to post, collected while a request is handled and sent when it is done."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self._items: list[tuple[str, str]] = []
+
+    def add(self, connection_ids: Iterable[str], frame: dict[str, Any]) -> None:
+        data = protocol.encode(frame)
+        self._items.extend((cid, data) for cid in connection_ids)
+
+    def send(self) -> set[str]:
+        """Posts every frame; returns the connections that are gone (410)."""
+        client = _client(self.endpoint)
+        gone: set[str] = set()
+        for connection_id, data in self._items:
+            if connection_id in gone:
+                continue
+            if not post(client, connection_id, data):
+                gone.add(connection_id)
+        self._items.clear()
+        return gone
+
+
+def post(client: Any, connection_id: str, data: str) -> bool:
+    """False when the connection is gone; other failures are logged and do not stop the rest."""
+    try:
+        client.post_to_connection(ConnectionId=connection_id, Data=data.encode("utf-8"))
+        return True
+    except client.exceptions.GoneException:
+        return False
+    except Exception:  # one bad connection must not stop delivery to the others
+        logger.exception("post_to_connection failed", extra={"connection_id": connection_id})
+        return True

@@ -1,0 +1,79 @@
+"""Sign-in over HTTPS: visitor sessions (anonymous, remembered by token) and operator login."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from chalicelib import auth
+from chalicelib.auth import Claims
+from chalicelib.clock import new_id, now_ms, now_s
+from chalicelib.config import settings
+from chalicelib.errors import Forbidden, Invalid, NotFound, Unauthorized
+from chalicelib.storage import access
+from chalicelib.storage.models import Visitor
+
+logger = Logger(service="parley", child=True)
+_SITE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_PASSWORD = 1024
+
+
+def visitor_session(body: Any, origin: str) -> dict[str, Any]:
+    """A visitor token for a site, keeping the visitor of a still-valid previous token."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    site_id = body.get("site_id")
+    if not isinstance(site_id, str) or not _SITE_ID.match(site_id):
+        raise Invalid("site_id is missing or malformed")
+    site = access.get_site(site_id)
+    if site is None:
+        raise NotFound("unknown site")
+    if origin not in site.allowed_origins:
+        raise Forbidden("this page's origin is not allowed for the site")
+    visitor_id = _returning_visitor(body.get("token"), site_id) or _new_visitor(site_id)
+    expires_at = now_s() + settings.visitor_token_days * 86400
+    token = auth.issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)
+    return {
+        "visitor_id": visitor_id, "token": token, "expires_at": expires_at, "ws_url": settings.ws_url,
+        "site": {"site_id": site.site_id, "name": site.name},
+    }
+
+
+def _returning_visitor(token: Any, site_id: str) -> str | None:
+    if not isinstance(token, str):
+        return None
+    try:
+        claims = auth.read_token(token, settings.secret, now_s())
+    except Unauthorized:
+        return None
+    if claims.role != "visitor" or claims.site_id != site_id:
+        return None
+    return claims.subject
+
+
+def _new_visitor(site_id: str) -> str:
+    visitor = Visitor(new_id("v"), site_id=site_id, created_at=now_ms())
+    access.put_visitor(visitor)
+    return visitor.visitor_id
+
+
+def operator_login(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        raise Invalid("email and password are required")
+    operator = access.get_operator_by_email(email.strip().lower()[:320])
+    stored = operator.password_hash if operator else auth.dummy_password_hash()
+    if not auth.verify_password(password, stored) or operator is None:
+        logger.info("operator sign-in refused")
+        raise Unauthorized("wrong email or password")
+    expires_at = now_s() + settings.operator_token_hours * 3600
+    claims = Claims("operator", operator.operator_id, operator.site_id, expires_at, operator.name)
+    return {
+        "token": auth.issue_token(claims, settings.secret), "expires_at": expires_at,
+        "ws_url": settings.ws_url,
+        "operator": {"operator_id": operator.operator_id, "name": operator.name,
+                     "email": operator.email, "site_id": operator.site_id},
+    }

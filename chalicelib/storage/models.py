@@ -1,0 +1,156 @@
+"""PynamoDB models, one table each. Table names come from settings (stage prefix)."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+class _Meta:
+    region = settings.region
+    host = settings.aws_endpoint
+    billing_mode = "PAY_PER_REQUEST"
+
+
+def _meta(name: str) -> type:
+    return type("Meta", (_Meta,), {"table_name": settings.table_name(name)})
+
+
+class Site(Model):
+    Meta = _meta("sites")
+    site_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    allowed_origins = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = NumberAttribute()
+
+
+class OperatorEmailIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class Operator(Model):
+    Meta = _meta("operators")
+    operator_id = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    created_at = NumberAttribute()
+    by_email = OperatorEmailIndex()
+
+
+class Visitor(Model):
+    Meta = _meta("visitors")
+    visitor_id = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+    open_dialog_id = UnicodeAttribute(null=True)
+
+
+class DialogSiteStatusIndex(GlobalSecondaryIndex):
+    """Dialogs of a site in one status, most recent activity first."""
+
+    class Meta:
+        index_name = "site-status-index"
+        projection = AllProjection()
+
+    site_status = UnicodeAttribute(hash_key=True)
+    last_activity = NumberAttribute(range_key=True)
+
+
+class DialogVisitorIndex(GlobalSecondaryIndex):
+    """All dialogs of one visitor, in creation order (the visitor's history)."""
+
+    class Meta:
+        index_name = "visitor-index"
+        projection = KeysOnlyProjection()
+
+    visitor_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class AuthorAttribute(MapAttribute):
+    kind = UnicodeAttribute()
+    id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+
+
+class Dialog(Model):
+    Meta = _meta("dialogs")
+    dialog_id = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute()
+    visitor_id = UnicodeAttribute()
+    visitor_name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    site_status = UnicodeAttribute()
+    created_at = NumberAttribute()
+    last_activity = NumberAttribute()
+    last_seq = NumberAttribute(default=0)
+    last_text = UnicodeAttribute(null=True)
+    last_author = AuthorAttribute(null=True)
+    # Websocket connections of the visitor's open tabs: returned by the same UpdateItem that
+    # allocates a message's seq, so delivery to the visitor costs no extra read.
+    visitor_conns = UnicodeSetAttribute(null=True)
+    by_site_status = DialogSiteStatusIndex()
+    by_visitor = DialogVisitorIndex()
+
+
+class MessageSeqIndex(LocalSecondaryIndex):
+    class Meta:
+        index_name = "seq-index"
+        projection = AllProjection()
+
+    dialog_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+
+
+class Message(Model):
+    """Keyed by the sender's client id, so a retried send is refused by a conditional put."""
+
+    Meta = _meta("messages")
+    dialog_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+    seq = NumberAttribute()
+    author = AuthorAttribute()
+    text = UnicodeAttribute()
+    created_at = NumberAttribute()
+    by_seq = MessageSeqIndex()
+
+
+class ConnectionChannelIndex(GlobalSecondaryIndex):
+    """Connections listening on a channel: `ops#<site_id>` or `vis#<visitor_id>`."""
+
+    class Meta:
+        index_name = "channel-index"
+        projection = KeysOnlyProjection()
+
+    channel = UnicodeAttribute(hash_key=True)
+
+
+class Connection(Model):
+    Meta = _meta("connections")
+    connection_id = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute()
+    dialog_id = UnicodeAttribute(null=True)
+    connected_at = NumberAttribute()
+    expires_at = NumberAttribute()  # TTL attribute (epoch seconds)
+    by_channel = ConnectionChannelIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (Site, Operator, Visitor, Dialog, Message, Connection)

@@ -1,0 +1,1 @@
+"""Deployment and local-run tooling for Parley (not part of the Lambda bundle)."""

@@ -1,0 +1,68 @@
+"""In-process counters for the local stack.
+
+``ddb_calls`` counts every DynamoDB API call made through botocore in this process
+(pynamodb and boto3 both end in ``botocore.client.BaseClient._make_api_call``), so a
+benchmark can tell how many DynamoDB requests a chat message costs.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter
+from typing import Any, Callable
+
+import botocore.client
+
+
+class Metrics:
+    """Thread-safe named counters, plus DynamoDB calls per operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters: Counter[str] = Counter()
+        self._ddb_ops: Counter[str] = Counter()
+        self._aws_services: Counter[str] = Counter()
+
+    def incr(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counters[name] += amount
+
+    def record_aws_call(self, service: str, operation: str) -> None:
+        with self._lock:
+            self._aws_services[service] += 1
+            if service == "dynamodb":
+                self._counters["ddb_calls"] += 1
+                self._ddb_ops[operation] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            data: dict[str, Any] = {"ddb_calls": 0, **self._counters}
+            data["ddb_by_operation"] = dict(self._ddb_ops)
+            data["aws_calls_by_service"] = dict(self._aws_services)
+            return data
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counters.clear()
+            self._ddb_ops.clear()
+            self._aws_services.clear()
+
+
+METRICS = Metrics()
+_INSTALLED = False
+
+
+def install_botocore_counter(metrics: Metrics = METRICS) -> None:
+    """Wrap ``BaseClient._make_api_call`` once so every AWS call is counted."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    original: Callable[..., Any] = botocore.client.BaseClient._make_api_call
+
+    @functools.wraps(original)
+    def counted(self: Any, operation_name: str, api_params: Any) -> Any:
+        metrics.record_aws_call(self.meta.service_model.service_name, operation_name)
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    _INSTALLED = True

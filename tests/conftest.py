@@ -1,0 +1,42 @@
+"""Test configuration: settings are read at import, so the environment is set before any
+chalicelib import. Handler tests run the real PynamoDB/boto3 code against moto in process."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.update({
+    "PARLEY_STAGE": "test",
+    "PARLEY_SECRET": "test-secret-not-for-production",
+    "PARLEY_CONSOLE_ORIGINS": "https://console.example",
+    "PARLEY_WS_URL": "wss://ws.example/test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+})
+for name in ("PARLEY_AWS_ENDPOINT", "PARLEY_WS_ENDPOINT", "AWS_PROFILE"):
+    os.environ.pop(name, None)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def chat():
+    """The app's handlers on a fresh moto account with the demo site and two operators."""
+    from moto import mock_aws
+
+    with mock_aws():
+        from chalicelib import admin
+
+        admin.create_tables()
+        admin.seed_demo(["https://shop.example"], "ann@demo.shop", "pw-ann-123")
+        admin.seed_demo(["https://other.example"], "olga@other.shop", "pw-olga-123",
+                        site_id="other", operator_name="Olga")
+        from tests.moto_chat import MotoChat
+
+        yield MotoChat()
