@@ -40,3 +40,12 @@ def chat():
         from tests.moto_chat import MotoChat
 
         yield MotoChat()
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The whole local stack (`python -m infra.local`) on free ports, as a user runs it."""
+    from infra.local.stack import LocalStack
+
+    with LocalStack() as running:
+        yield running

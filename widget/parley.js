@@ -14,7 +14,6 @@
   const outbox = () => { try { return JSON.parse(get('outbox')) || [] } catch (e) { return [] } };
   const saveOut = a => put('outbox', a.length ? JSON.stringify(a) : null);
   const dropOut = cid => saveOut(outbox().filter(x => x.client_id !== cid));
-  const flag = v => { try { return v == null ? sessionStorage.getItem(P + 'open') : sessionStorage.setItem(P + 'open', v) } catch (e) { return null } };
   const hex = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), b => b.toString(16).padStart(2, '0')).join('');
   const uid = () => crypto.randomUUID ? crypto.randomUUID() : hex(16);
   const hm = t => new Date(t || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -210,6 +209,7 @@ form button{height:40px;padding:0 14px;border:0;border-radius:10px;background:va
     switch (f.type) {
       case 'history': {
         if (f.dialog_id && dlg && f.dialog_id !== dlg) { reset(); dlg = f.dialog_id; tx({ type: 'resume', after_seq: 0 }); return }
+        if (f.dialog_id) dlg = f.dialog_id;
         const ms = f.messages || [];
         ms.forEach(add);
         if (f.more && ms.length) { tx({ type: 'resume', after_seq: ms[ms.length - 1].seq }); return }
@@ -257,19 +257,19 @@ form button{height:40px;padding:0 14px;border:0;border-radius:10px;background:va
     if (ready) flush();
   }
   function grow() { ta.style.height = 'auto'; ta.style.height = Math.min(ta.scrollHeight + 2, 120) + 'px' }
-  function open(quiet) {
+  function open() {
     if (!isOpen) {
       isOpen = 1; panel.hidden = false; host.setAttribute('open', '');
       launcher.setAttribute('aria-expanded', 'true');
-      markRead(); toBottom(); flag('1');
+      markRead(); toBottom();
     }
-    if (!quiet) ta.focus();
+    ta.focus();
   }
   function close() {
     if (!isOpen) return;
     const inside = panel.contains(root.activeElement);
     isOpen = 0; panel.hidden = true; host.removeAttribute('open');
-    launcher.setAttribute('aria-expanded', 'false'); flag('0');
+    launcher.setAttribute('aria-expanded', 'false');
     if (inside) launcher.focus();
   }
   launcher.onclick = () => (isOpen ? close() : open());
@@ -281,12 +281,12 @@ form button{height:40px;padding:0 14px;border:0;border-radius:10px;background:va
 
   // ---- boot ----
   for (const x of outbox()) if (x && x.client_id && x.text) queue(x.client_id, x.text);
-  const mount = () => { document.body.append(host); if (flag() === '1') open(1) };
+  const mount = () => document.body.append(host);
   document.body ? mount() : addEventListener('DOMContentLoaded', mount);
   setInterval(() => { if (ready) flush() }, 5000);
   setInterval(ping, 300000);
   addEventListener('online', () => { tries = 0; start() });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) ws ? ping() : (tries = 0, start()) });
   start();
-  window.Parley = { open: () => open(), close };
+  window.Parley = { open, close };
 })();

@@ -42,13 +42,13 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _random_id() -> str:
+    """16 characters ending in '=' like API Gateway's ids (base64 of 11 random bytes)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(11)).decode("ascii")
+
+
 def new_connection_id() -> str:
-    """16 characters ending in '=' like API Gateway's (base64 of 11 random bytes)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(11)).decode("ascii")
-
-
-def _new_request_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(11)).decode("ascii")
+    return _random_id()
 
 
 def clf_time(epoch_ms: int) -> str:
@@ -64,7 +64,7 @@ def canonical_header_name(name: str) -> str:
 
 
 def _request_context(api: ApiInfo, conn: ConnectionInfo, route_key: str, event_type: str) -> dict[str, Any]:
-    request_id = _new_request_id()
+    request_id = _random_id()
     epoch = now_ms()
     return {
         "routeKey": route_key,
@@ -127,7 +127,7 @@ def connect_event(
 def message_event(api: ApiInfo, conn: ConnectionInfo, body: str, route_key: str = "$default") -> dict[str, Any]:
     """A ``$default`` (or custom route) event for one inbound text frame."""
     context = _request_context(api, conn, route_key, "MESSAGE")
-    context["messageId"] = _new_request_id()
+    context["messageId"] = _random_id()
     return {"requestContext": context, "body": body, "isBase64Encoded": False}
 
 

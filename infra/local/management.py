@@ -43,9 +43,9 @@ class ManagementApi:
         connection_id = request.path_params["connection_id"]
         if request.method == "POST":
             return await self._post(connection_id, await request.body())
-        if request.method == "GET":
-            return self._get(connection_id)
-        return await self._delete(connection_id)
+        if request.method == "DELETE":
+            return await self._delete(connection_id)
+        return self._get(connection_id)  # GET (and HEAD)
 
     async def _post(self, connection_id: str, data: bytes) -> Response:
         self._metrics.incr("mgmt_posts")

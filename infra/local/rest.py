@@ -47,7 +47,7 @@ class RestBridge:
         self._executor = executor
         self._strip = stage_prefix_for(app)
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         METRICS.incr("rest_requests")
         path = request.url.path[len(self._strip):] or "/"
         if request.url.query:

@@ -1,0 +1,196 @@
+"""``python -m infra.local``: Parley on one laptop.
+
+moto (DynamoDB) as a child process; the public gateway (websocket API, REST API, widget,
+console), the Management API and the demo shop as three uvicorn servers in this process.
+Ctrl-C or SIGTERM stops everything, moto included.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any, Callable, Optional
+
+from .environment import StackUrls, apply_environment, public_host
+from .moto_server import MotoServer
+from .servers import Listener, ServerGroup, bind_socket, bound_port
+
+ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger("parley.local")
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface for all servers (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="public gateway: /ws, /api, /widget, /console")
+    parser.add_argument("--mgmt-port", type=int, default=8001, help="API Gateway Management API (@connections)")
+    parser.add_argument("--shop-port", type=int, default=8080, help="demo shop")
+    parser.add_argument("--moto-port", type=int, default=5000, help="moto server (0 = any free port)")
+    parser.add_argument("--ready-file", type=Path, help="write the URLs and sign-in here as JSON once serving")
+    parser.add_argument("--operator-email", default="operator@demo.shop")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    return parser.parse_args(argv)
+
+
+def _raise_interrupt(signum: int, frame: Optional[FrameType]) -> None:
+    raise KeyboardInterrupt  # SIGTERM during start-up: unwind and stop moto
+
+
+def seed(urls: StackUrls, email: str) -> dict[str, Any]:
+    """Tables and the demo site, with the shop's origins allowed."""
+    from chalicelib import admin
+
+    admin.create_tables()
+    password = os.environ.get("PARLEY_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    return admin.seed_demo(urls.shop_origins, email, password)
+
+
+def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[Listener]:
+    from .demo_shop import create_shop_app
+    from .gateway import GatewaySettings, create_apps
+
+    app_module = importlib.import_module("app")
+    settings = GatewaySettings(
+        static_mounts={"/widget": ROOT / "widget", "/console": ROOT / "console"}, root_redirect="/console/"
+    )
+    apps = create_apps(app_module.app, settings=settings)
+    return [
+        Listener("public", apps.public, sockets["public"]),
+        Listener("management", apps.management, sockets["mgmt"]),
+        Listener("shop", create_shop_app(urls.parley_url), sockets["shop"]),
+    ]
+
+
+def ready_info(urls: StackUrls, seeded: dict[str, Any], moto: MotoServer) -> dict[str, Any]:
+    return {
+        "parley_url": urls.parley_url,
+        "ws_url": urls.ws_url,
+        "mgmt_url": urls.mgmt_url,
+        "shop_url": urls.shop_url,
+        "console_url": urls.console_url,
+        "moto_url": urls.moto_url,
+        "operator_email": seeded["operator_email"],
+        "operator_password": seeded["operator_password"],
+        "site_id": seeded["site_id"],
+        "pid": os.getpid(),
+        "moto_pid": moto.pid,
+    }
+
+
+def write_ready_file(path: Path, info: dict[str, Any]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(info, indent=2))
+    partial.replace(path)  # atomic: readers never see half a file
+
+
+def banner(info: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "",
+            "Parley is running locally (moto, no AWS account needed).",
+            f"  Demo shop (visitor widget): {info['shop_url']}",
+            f"  Operator console:           {info['console_url']}",
+            f"    sign in as  {info['operator_email']}",
+            f"    password    {info['operator_password']}",
+            f"  Websocket API:              {info['ws_url']}",
+            f"  REST API:                   {info['parley_url']}/api/health",
+            f"  Management API / metrics:   {info['mgmt_url']}/_local/metrics",
+            f"  moto:                       {info['moto_url']}",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+async def serve(group: ServerGroup, on_ready: Callable[[], None]) -> None:
+    """Serve until SIGINT/SIGTERM (a second one stops without waiting for open sockets)."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if group.stopping:
+            group.force_stop()
+        else:
+            group.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    task = asyncio.ensure_future(group.serve())
+    try:
+        await group.wait_started()
+    except RuntimeError:
+        await task  # surfaces the server's own error
+        raise
+    on_ready()
+    await task
+
+
+def bind_all(args: argparse.Namespace) -> dict[str, socket.socket]:
+    return {
+        "public": bind_socket(args.host, args.port),
+        "mgmt": bind_socket(args.host, args.mgmt_port),
+        "shop": bind_socket(args.host, args.shop_port),
+    }
+
+
+def start_and_serve(args: argparse.Namespace, urls: StackUrls, sockets: dict[str, socket.socket], moto: MotoServer) -> None:
+    moto.start()
+    seeded = seed(urls, args.operator_email)
+    from .metrics import METRICS, install_botocore_counter
+
+    install_botocore_counter()
+    METRICS.reset()  # count what handlers do, not the seeding
+    uvicorn_level = "debug" if args.log_level == "debug" else ("info" if args.access_log else "warning")
+    group = ServerGroup(build_listeners(urls, sockets), uvicorn_level, args.access_log)
+    info = ready_info(urls, seeded, moto)
+
+    def on_ready() -> None:
+        print(banner(info), flush=True)
+        if args.ready_file:
+            write_ready_file(args.ready_file, info)
+
+    asyncio.run(serve(group, on_ready))
+
+
+def run(args: argparse.Namespace) -> int:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # app.py and chalicelib/ live at the repository root
+    sockets = bind_all(args)
+    moto = MotoServer("127.0.0.1", args.moto_port)
+    ports = [bound_port(sockets[name]) for name in ("public", "mgmt", "shop")]
+    urls = StackUrls(public_host(args.host), *ports, moto_url=moto.url)
+    apply_environment(urls)  # before anything imports chalicelib
+    try:
+        start_and_serve(args, urls, sockets, moto)
+    except KeyboardInterrupt:
+        log.info("interrupted during start-up")
+    finally:
+        moto.stop()
+        if args.ready_file:
+            args.ready_file.unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("parley").setLevel(args.log_level.upper())
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return run(args)
+    except (OSError, RuntimeError) as exc:  # a port in use, moto failing to start, ...
+        print(f"parley local: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

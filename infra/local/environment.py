@@ -1,0 +1,84 @@
+"""The local stack's URLs and the environment Parley's code reads its settings from.
+
+``chalicelib.config`` reads the environment once, at import, so :func:`apply_environment`
+must run before ``app`` or ``chalicelib`` is imported.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+STAGE = "local"
+REGION = "us-east-1"
+
+
+def public_host(bind_host: str) -> str:
+    """The host browsers should use for a server bound to ``bind_host``."""
+    return "127.0.0.1" if bind_host in ("", "0.0.0.0", "::") else bind_host
+
+
+def _origins(port: int) -> list[str]:
+    return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    host: str
+    port: int
+    mgmt_port: int
+    shop_port: int
+    moto_url: str
+
+    @property
+    def parley_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws"
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.parley_url}/console/"
+
+    @property
+    def mgmt_url(self) -> str:
+        return f"http://{self.host}:{self.mgmt_port}"
+
+    @property
+    def ws_endpoint(self) -> str:
+        """What handlers give boto3 as the Management API endpoint (stage included)."""
+        return f"{self.mgmt_url}/{STAGE}"
+
+    @property
+    def shop_url(self) -> str:
+        return f"http://{self.host}:{self.shop_port}/"
+
+    @property
+    def console_origins(self) -> list[str]:
+        return _origins(self.port)
+
+    @property
+    def shop_origins(self) -> list[str]:
+        return _origins(self.shop_port)
+
+
+def apply_environment(urls: StackUrls) -> None:
+    """Point Parley at moto and at this gateway; never at a real AWS account."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "PARLEY_STAGE": STAGE,
+            "PARLEY_SECRET": os.environ.get("PARLEY_SECRET") or secrets.token_urlsafe(32),
+            "PARLEY_AWS_ENDPOINT": urls.moto_url,
+            "PARLEY_WS_ENDPOINT": urls.ws_endpoint,
+            "PARLEY_WS_URL": urls.ws_url,
+            "PARLEY_CONSOLE_ORIGINS": ",".join(urls.console_origins),
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    )
