@@ -112,9 +112,16 @@ class Run:
     async def _wait_delivered(self) -> None:
         deadline = time.perf_counter() + self.args.timeout
         while time.perf_counter() < deadline:
-            if all(len(_received(op)) >= len(self.acked) for op in self.operators):
+            if not self._missing():
                 return
             await asyncio.sleep(0.1)
+
+    def _missing(self) -> int:
+        acked = set(self.acked.values())
+        missing = sum(len(acked - _received(op).keys()) for op in self.operators)
+        for tab, dialog_id in self.visitors:
+            missing += len({k for k in acked if k[0] == dialog_id} - _received(tab).keys())
+        return missing
 
     def latencies_ms(self) -> list[float]:
         out = []
@@ -126,33 +133,31 @@ class Run:
                         out.append((at - self.sent[client_id]) * 1000)
         return out
 
-    async def audit(self) -> tuple[int, int]:
-        """(lost, duplicated) over operator receipts, visitor tabs and storage."""
+    async def audit(self) -> dict[str, int]:
+        """Messages lost or duplicated, by where: ack, operator receipts, visitor tabs, storage."""
         acked_keys = {(d, s) for d, s in self.acked.values()}
-        lost = len(self.sent) - len(self.acked)
-        duplicated = 0
+        found = Counter({"lost_unacked": len(self.sent) - len(self.acked)})
         for op in self.operators:
             counts = _received(op)
-            lost += len(acked_keys - counts.keys())
-            duplicated += sum(n - 1 for n in counts.values() if n > 1)
-        for tab, _ in self.visitors:
+            found["lost_operator"] += len(acked_keys - counts.keys())
+            found["duplicated"] += sum(n - 1 for n in counts.values() if n > 1)
+        for tab, dialog_id in self.visitors:
             counts = _received(tab)
-            mine = {key for key in acked_keys if key[0] == tab_dialog(tab, self.visitors)}
-            lost += len(mine - counts.keys())
-            duplicated += sum(n - 1 for n in counts.values() if n > 1)
+            found["lost_visitor"] += len({k for k in acked_keys if k[0] == dialog_id} - counts.keys())
+            found["duplicated"] += sum(n - 1 for n in counts.values() if n > 1)
         stored = await self._stored()
-        lost += len(acked_keys - set(stored))
-        duplicated += sum(n - 1 for n in Counter(stored).values() if n > 1)
-        duplicated += len(stored) - len(set(stored))  # same client id stored under two seqs
-        return lost, duplicated
+        found["lost_storage"] += len(acked_keys - {(d, s) for d, s, _ in stored})
+        found["duplicated"] += len(stored) - len({cid for _, _, cid in stored})  # one client id, two seqs
+        found["lost"] = sum(v for k, v in found.items() if k.startswith("lost_"))
+        return dict(found)
 
-    async def _stored(self) -> list[tuple[str, int]]:
+    async def _stored(self) -> list[tuple[str, int, str]]:
         op, keys = self.operators[0], []
         for _, dialog_id in self.visitors:
             after = 0
             while True:
                 page = await op.request({"type": "history", "dialog_id": dialog_id, "after_seq": after}, "history")
-                keys += [(m["dialog_id"], m["seq"]) for m in page["messages"] if m["client_id"] in self.sent]
+                keys += [(m["dialog_id"], m["seq"], m["client_id"]) for m in page["messages"] if m["client_id"] in self.sent]
                 if not page.get("more"):
                     break
                 after = page["messages"][-1]["seq"]
@@ -162,9 +167,6 @@ class Run:
         await asyncio.gather(*(c.close() for c in self.operators + self.tabs),
                              return_exceptions=True)
 
-
-def tab_dialog(tab: Client, visitors: list[tuple[Client, str]]) -> str:
-    return next(d for t, d in visitors if t is tab)
 
 
 def _received(client: Client) -> Counter:
@@ -189,17 +191,18 @@ async def bench(args: argparse.Namespace, target: dict[str, Any], metrics: Any) 
         steady_count = args.visitors * (args.messages - 1)
         seconds = await run.steady_phase()
         steady_calls = metrics.reset() if metrics else None
-        lost, duplicated = await run.audit()
+        audit = await run.audit()
         lat = run.latencies_ms()
         result = {
             "visitors": args.visitors, "operators": args.operators,
             "messages": len(run.sent), "rate_offered": args.rate,
             "p50_ms": round(_percentile(lat, 0.5), 1), "p99_ms": round(_percentile(lat, 0.99), 1),
             "msgs_per_s": round(steady_count / seconds, 1) if seconds else None,
-            "lost": lost, "duplicated": duplicated,
+            "lost": audit["lost"], "duplicated": audit["duplicated"],
             "ddb_requests_per_message": round(steady_calls / steady_count, 2) if steady_calls is not None and steady_count else None,
             "ddb_requests_first_message": round(first_calls / args.visitors, 2) if first_calls is not None else None,
         }
+        result.update({k: v for k, v in audit.items() if k.startswith("lost_") and v})
         return result
     finally:
         await run.close()

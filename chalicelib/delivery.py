@@ -4,6 +4,7 @@ schedule, S3 event): on AWS and locally the same boto3 calls are made."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from chalicelib.config import settings
 logger = Logger(service="parley", child=True)
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"},
                         max_pool_connections=32)
 
@@ -52,16 +54,33 @@ class Outbox:
         self._items.extend((cid, data) for cid in connection_ids)
 
     def send(self) -> set[str]:
-        """Posts every frame; returns the connections that are gone (410)."""
+        """Posts every frame, connections in parallel and each connection's frames in order;
+        returns the connections that are gone (410)."""
         client = _client(self.endpoint)
-        gone: set[str] = set()
+        per_connection: dict[str, list[str]] = {}
         for connection_id, data in self._items:
-            if connection_id in gone:
-                continue
-            if not post(client, connection_id, data):
-                gone.add(connection_id)
+            per_connection.setdefault(connection_id, []).append(data)
         self._items.clear()
-        return gone
+        if len(per_connection) == 1:
+            results = [_post_all(client, *next(iter(per_connection.items())))]
+        else:
+            results = list(_pool().map(lambda item: _post_all(client, *item), per_connection.items()))
+        return {connection_id for connection_id, alive in results if not alive}
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="parley-post")
+        return _executor
+
+
+def _post_all(client: Any, connection_id: str, frames: list[str]) -> tuple[str, bool]:
+    for data in frames:
+        if not post(client, connection_id, data):
+            return connection_id, False
+    return connection_id, True
 
 
 def post(client: Any, connection_id: str, data: str) -> bool:
