@@ -5,7 +5,7 @@ storage work through `storage.access`, and queues frames in an Outbox that is po
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,9 +225,10 @@ def _post_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guard
     visitor_tabs = set(dialog.visitor_conns or ())
     if conn.role == "visitor":
         visitor_tabs.add(conn.connection_id)
+    view = dialogs.message_view(message)
+    outbox.add(visitor_tabs, {"type": "message", "message": view})
     operators = access.channel_connections(f"ops#{dialog.site_id}")
-    outbox.add(_unique(visitor_tabs, operators), {"type": "message", "message": dialogs.message_view(message)})
-    outbox.add(operators, {"type": "dialog", "dialog": dialogs.dialog_summary(dialog)})
+    outbox.add(operators, {"type": "message", "message": view, "dialog": dialogs.dialog_summary(dialog)})
 
 
 def _ack_retry(conn: Connection, dialog_id: str, client_id: str, author: dict[str, Any],
@@ -241,10 +242,6 @@ def _ack_retry(conn: Connection, dialog_id: str, client_id: str, author: dict[st
 def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "dialog_id": dialog_id, "seq": seq,
             "duplicate": duplicate}
-
-
-def _unique(*groups: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(cid for group in groups for cid in group))
 
 
 Handler = Callable[[Connection, protocol.Frame, Outbox], None]

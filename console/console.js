@@ -205,7 +205,7 @@ function onFrame(f) {
   switch (f.type) {
     case 'dialogs': return onDialogs(f);
     case 'dialog': return onDialog(f.dialog);
-    case 'message': return onMessage(f.message, true);
+    case 'message': if (f.dialog) onDialog(f.dialog); return onMessage(f.message, true);
     case 'history': return onHistory(f);
     case 'ack': return onAck(f);
     case 'typing': return onTyping(f);

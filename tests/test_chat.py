@@ -45,10 +45,13 @@ def test_visitor_message_reaches_all_its_tabs_and_every_operator(chat):
     frames = chat.send(tab1, msg("Is the blue mug in stock?", "cid-00000001"))
     ack = of_type(frames, "ack")[0]
     assert ack["client_id"] == "cid-00000001" and ack["seq"] == 1 and not ack["duplicate"]
-    for conn in (tab2, op1, op2):
-        got = of_type(chat.frames(conn) if conn != tab2 else chat.frames(tab2), "message")
+    received = {conn: of_type(chat.frames(conn), "message") for conn in (tab2, op1, op2)}
+    for got in received.values():
         assert [m["message"]["text"] for m in got] == ["Is the blue mug in stock?"]
     assert of_type(frames, "message")[0]["message"]["author"] == {"kind": "visitor"}
+    # Operators get the dialog's summary with the message; visitors never see it.
+    assert received[op1][0]["dialog"]["last_text"] == "Is the blue mug in stock?"
+    assert "dialog" not in received[tab2][0] and "dialog" not in of_type(frames, "message")[0]
 
 
 def test_operator_reply_reaches_the_visitor_with_name_and_order(chat):

@@ -31,7 +31,7 @@ log = logging.getLogger("parley.local")
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface for all servers (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="public gateway: /ws, /api, /widget, /console")
+    parser.add_argument("--port", type=int, default=8000, help="public gateway: /ws, /api, /widget, /console (0 = any free port, for every port option)")
     parser.add_argument("--mgmt-port", type=int, default=8001, help="API Gateway Management API (@connections)")
     parser.add_argument("--shop-port", type=int, default=8080, help="demo shop")
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server (0 = any free port)")
@@ -43,7 +43,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 
 def _raise_interrupt(signum: int, frame: Optional[FrameType]) -> None:
-    raise KeyboardInterrupt  # SIGTERM during start-up: unwind and stop moto
+    raise KeyboardInterrupt  # SIGINT/SIGTERM during start-up: unwind and stop moto
 
 
 def seed(urls: StackUrls, email: str) -> dict[str, Any]:
@@ -142,7 +142,9 @@ def bind_all(args: argparse.Namespace) -> dict[str, socket.socket]:
     }
 
 
-def start_and_serve(args: argparse.Namespace, urls: StackUrls, sockets: dict[str, socket.socket], moto: MotoServer) -> None:
+def start_and_serve(
+    args: argparse.Namespace, urls: StackUrls, sockets: dict[str, socket.socket], moto: MotoServer
+) -> None:
     moto.start()
     seeded = seed(urls, args.operator_email)
     from .metrics import METRICS, install_botocore_counter
@@ -184,7 +186,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("parley").setLevel(args.log_level.upper())
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (`cmd &`)
+        signal.signal(sig, _raise_interrupt)
     try:
         return run(args)
     except (OSError, RuntimeError) as exc:  # a port in use, moto failing to start, ...

@@ -25,7 +25,11 @@ LambdaHandler = Callable[[dict[str, Any], Any], Any]
 HandlerLookup = Callable[[Any], LambdaHandler]  # websocket handler config -> callable
 
 # The Lambda function names Chalice deploys for the three websocket routes.
-FUNCTION_SUFFIX = {"$connect": "websocket_connect", "$default": "websocket_message", "$disconnect": "websocket_disconnect"}
+FUNCTION_SUFFIX = {
+    "$connect": "websocket_connect",
+    "$default": "websocket_message",
+    "$disconnect": "websocket_disconnect",
+}
 
 
 def app_handler_lookup(app: Chalice) -> HandlerLookup:
@@ -83,18 +87,20 @@ class HandlerInvoker:
         handler = self._handlers[route_key]
         loop = asyncio.get_running_loop()
         self._metrics.incr(f"invocations:{route_key}")
-        started = time.perf_counter()
         try:
             result = await loop.run_in_executor(self._executor, self._call, handler, route_key, event)
         except Exception:
             self._metrics.incr("handler_errors")
             log.exception("websocket handler %s failed", route_key)
             raise
-        finally:
-            self._metrics.incr("handler_ms_total", int((time.perf_counter() - started) * 1000))
         return normalize_response(result)
 
     def _call(self, handler: LambdaHandler, route_key: str, event: dict[str, Any]) -> Any:
+        """On a worker thread: one Lambda invocation (its duration counts, not the queueing)."""
         name = f"{self._prefix}-{FUNCTION_SUFFIX.get(route_key, 'websocket_message')}"
         context = LambdaContext(function_name=name, memory_size=128, max_runtime_ms=self._timeout_ms)
-        return handler(event, context)
+        started = time.perf_counter()
+        try:
+            return handler(event, context)
+        finally:
+            self._metrics.incr("handler_ms_total", int((time.perf_counter() - started) * 1000))

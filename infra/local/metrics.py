@@ -2,7 +2,14 @@
 
 ``ddb_calls`` counts every DynamoDB API call made through botocore in this process
 (pynamodb and boto3 both end in ``botocore.client.BaseClient._make_api_call``), so a
-benchmark can tell how many DynamoDB requests a chat message costs.
+benchmark can tell how many DynamoDB requests a chat message costs. Served as JSON at
+``GET /_local/metrics`` on the management port (``POST /_local/metrics/reset`` zeroes it):
+
+- ``ddb_calls``, ``ddb_by_operation`` {"GetItem": n, ...}, ``aws_calls_by_service``
+- ``ws_connects`` (accepted), ``ws_refused``, ``ws_messages`` (inbound frames), ``ws_disconnects``
+- ``invocations:$connect|$default|$disconnect``, ``handler_errors``, ``handler_ms_total``
+- ``mgmt_posts``, ``mgmt_gone`` (410s), ``mgmt_deletes``, ``rest_requests``
+- ``open_connections`` (added by the management app)
 """
 from __future__ import annotations
 
