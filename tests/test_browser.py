@@ -89,3 +89,63 @@ def test_widget_fits_a_360px_phone(stack, browser):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360
         assert box["y"] >= 0 and box["y"] + box["height"] <= 640
     context.close()
+
+
+def _visitor_connections(stack, token: str) -> list[str]:
+    """The visitor's open websocket ids, read from the connections table in moto."""
+    import base64
+    import json
+
+    import boto3
+
+    payload = token.split(".")[1]
+    visitor_id = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["s"]
+    table = boto3.resource("dynamodb", endpoint_url=stack.moto_url, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing").Table(
+        "parley-local-connections")
+    found = table.query(IndexName="channel-index", KeyConditionExpression="channel = :c",
+                        ExpressionAttributeValues={":c": f"vis#{visitor_id}"})
+    return [item["connection_id"] for item in found["Items"]]
+
+
+def test_widget_reconnects_after_the_server_drops_it_and_shows_each_message_once(stack, browser):
+    import boto3
+
+    shop = browser.new_context().new_page()
+    shop.goto(stack.shop_url.rstrip("/") + "/product.html")
+    shop.get_by_test_id("parley-launcher").click()
+    shop.get_by_test_id("parley-input").fill("first, before the drop")
+    shop.get_by_test_id("parley-input").press("Enter")
+    shop.locator('[data-testid="parley-message"][data-seq]').first.wait_for()
+
+    console = browser.new_context().new_page()
+    sign_in(console, stack)
+    console.get_by_test_id("dialog-row").filter(has_text="before the drop").first.click()
+    console.get_by_test_id("feed-message").filter(has_text="before the drop").first.wait_for()
+
+    token = shop.evaluate("localStorage.getItem('parley:demo:token')")
+    gateway = boto3.client("apigatewaymanagementapi", endpoint_url=f"{stack.mgmt_url}/local",
+                           region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    dropped = _visitor_connections(stack, token)
+    assert dropped, "the widget's connection should be known before the drop"
+    for connection_id in dropped:
+        gateway.delete_connection(ConnectionId=connection_id)  # the server side closes the socket
+    console.get_by_test_id("reply-input").fill("sent while the widget was cut off")
+    console.get_by_test_id("reply-input").press("Enter")
+    shop.get_by_test_id("parley-input").fill("second, typed during the drop")
+    shop.get_by_test_id("parley-input").press("Enter")
+
+    expected = ["first, before the drop", "sent while the widget was cut off", "second, typed during the drop"]
+    for text in expected:
+        shop.locator('[data-testid="parley-message"][data-seq]').filter(has_text=text).first.wait_for(timeout=15000)
+        console.get_by_test_id("feed-message").filter(has_text=text).first.wait_for(timeout=15000)
+    shop.wait_for_timeout(500)
+    shown = shop.locator('[data-testid="parley-message"][data-seq]').all_inner_texts()
+    for text in expected:
+        assert sum(text in item for item in shown) == 1, shown
+    feed = console.get_by_test_id("feed-message").all_inner_texts()
+    for text in expected:
+        assert sum(text in item for item in feed) == 1, feed
+    assert set(_visitor_connections(stack, token)) - set(dropped), "the widget reconnected"
+    shop.context.close()
+    console.context.close()

@@ -183,3 +183,13 @@ def test_operator_login_refuses_wrong_password_and_unknown_email(chat):
     unknown = chat.operator_token("who@demo.shop", "nope")
     assert wrong["status"] == unknown["status"] == 401
     assert wrong["body"] == unknown["body"]
+
+
+def test_expired_visitor_token_is_refused_at_connect(chat):
+    from chalicelib import auth
+    from chalicelib.auth import Claims
+    from chalicelib.config import settings
+
+    session = chat.visitor_token()["body"]
+    expired = auth.issue_token(Claims("visitor", session["visitor_id"], "demo", 1), settings.secret)
+    assert chat.connect(expired)[0] == 401
