@@ -33,7 +33,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--visitors", type=int, default=50)
     parser.add_argument("--operators", type=int, default=3)
     parser.add_argument("--messages", type=int, default=10, help="messages per visitor")
-    parser.add_argument("--rate", type=float, default=40.0, help="visitor messages per second, all visitors together")
+    parser.add_argument("--rate", type=float, default=20.0, help="visitor messages per second, all visitors together")
     parser.add_argument("--url", help="Parley base URL of a running stack (default: start one)")
     parser.add_argument("--shop-origin", help="with --url: an allowed origin of the site")
     parser.add_argument("--site", default="demo")

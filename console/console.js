@@ -327,6 +327,8 @@ function onMessage(m, live) {
   const isVisitor = !m.author || m.author.kind !== 'operator';
   if (isVisitor) clearTyping(id);
   const feed = state.feeds.get(id);
+  // A seq gap means a message stored concurrently may have missed this connection: fetch it.
+  if (live && feed && feed.size && m.seq > topSeq(feed) + 1) requestHistory(id, topSeq(feed));
   if (feed && !feed.has(m.seq)) {
     feed.set(m.seq, m);
     if (id === state.openId) renderFeedMessage(m);

@@ -216,7 +216,12 @@ form button{height:40px;padding:0 14px;border:0;border-radius:10px;background:va
         if (!ready) { ready = 1; tries = 0; status(''); for (const e of pend.values()) e._s = 0; flush() }
         break;
       }
-      case 'message': add(f.message); break;
+      case 'message': { // a seq gap means a message stored concurrently may have missed us: fetch it
+        const m = f.message, from = top, gap = m && dlg && m.dialog_id === dlg && m.seq > top + 1;
+        add(m);
+        if (gap) tx({ type: 'resume', after_seq: from });
+        break;
+      }
       case 'ack': {
         const e = pend.get(f.client_id);
         if (e) add({ seq: f.seq, client_id: f.client_id, dialog_id: f.dialog_id, author: { kind: 'visitor' }, text: e._t, created_at: Date.now() });

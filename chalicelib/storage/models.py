@@ -70,17 +70,6 @@ class DialogSiteStatusIndex(GlobalSecondaryIndex):
     last_activity = NumberAttribute(range_key=True)
 
 
-class DialogVisitorIndex(GlobalSecondaryIndex):
-    """All dialogs of one visitor, in creation order (the visitor's history)."""
-
-    class Meta:
-        index_name = "visitor-index"
-        projection = KeysOnlyProjection()
-
-    visitor_id = UnicodeAttribute(hash_key=True)
-    created_at = NumberAttribute(range_key=True)
-
-
 class AuthorAttribute(MapAttribute):
     kind = UnicodeAttribute()
     id = UnicodeAttribute(null=True)
@@ -104,7 +93,6 @@ class Dialog(Model):
     # allocates a message's seq, so delivery to the visitor costs no extra read.
     visitor_conns = UnicodeSetAttribute(null=True)
     by_site_status = DialogSiteStatusIndex()
-    by_visitor = DialogVisitorIndex()
 
 
 class MessageSeqIndex(LocalSecondaryIndex):
