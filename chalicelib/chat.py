@@ -218,10 +218,25 @@ def _post_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guard
     if dialog is None:
         raise NotFound("dialog not found", client_id=client_id)
     message = Message(dialog_id, client_id, seq=dialog.last_seq, author=author, text=text, created_at=at)
-    if not access.insert_message(message):
-        _ack_retry(conn, dialog_id, client_id, author, outbox)
-        return
-    outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(dialog.last_seq), False))
+    duplicate = not access.insert_message(message)
+    if duplicate:
+        message = _stored_retry(dialog_id, client_id, author)
+    outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(message.seq), duplicate))
+    _fan_out(conn, dialog, message, outbox)
+
+
+def _stored_retry(dialog_id: str, client_id: str, author: dict[str, Any]) -> Message:
+    """The message a retry refers to; its client id must be the same author's."""
+    stored = access.get_message(dialog_id, client_id)
+    if stored is None or not dialogs.same_author(dialogs.author_dict(stored.author), author):
+        raise Invalid("client_id was already used for another message", client_id=client_id)
+    return stored
+
+
+def _fan_out(conn: Connection, dialog: Dialog, message: Message, outbox: Outbox) -> None:
+    """To the visitor's tabs and the site's operators. A retry is delivered again with its
+    original seq (clients drop a seq they have), so a send cut off between storing and
+    delivering still reaches everyone."""
     visitor_tabs = set(dialog.visitor_conns or ())
     if conn.role == "visitor":
         visitor_tabs.add(conn.connection_id)
@@ -229,14 +244,6 @@ def _post_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guard
     outbox.add(visitor_tabs, {"type": "message", "message": view})
     operators = access.channel_connections(f"ops#{dialog.site_id}")
     outbox.add(operators, {"type": "message", "message": view, "dialog": dialogs.dialog_summary(dialog)})
-
-
-def _ack_retry(conn: Connection, dialog_id: str, client_id: str, author: dict[str, Any],
-               outbox: Outbox) -> None:
-    stored = access.get_message(dialog_id, client_id)
-    if stored is None or not dialogs.same_author(dialogs.author_dict(stored.author), author):
-        raise Invalid("client_id was already used for another message", client_id=client_id)
-    outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(stored.seq), True))
 
 
 def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str, Any]:

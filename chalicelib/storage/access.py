@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
@@ -61,21 +63,64 @@ def claim_open_dialog(visitor_id: str, dialog_id: str) -> bool:
 
 # --- connections ----------------------------------------------------------------------------
 
+class _ConnectionCache:
+    """Who a connection is, kept per warm Lambda container.
+
+    A connection's identity never changes and API Gateway routes no frame from a connection
+    that is gone, so a cached record is never wrong about who sent a frame. Its `dialog_id`
+    may lag behind another container's write; callers treat it as a hint and fall back to the
+    visitor's record.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Connection] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, connection_id: str) -> Connection | None:
+        with self._lock:
+            found = self._items.get(connection_id)
+            if found is not None:
+                self._items.move_to_end(connection_id)
+            return found
+
+    def put(self, connection: Connection) -> None:
+        with self._lock:
+            self._items[connection.connection_id] = connection
+            self._items.move_to_end(connection.connection_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def drop(self, connection_id: str) -> None:
+        with self._lock:
+            self._items.pop(connection_id, None)
+
+
+_connections = _ConnectionCache()
+
+
 def put_connection(connection: Connection) -> None:
     """PutItem connections."""
     connection.save()
+    _connections.put(connection)
 
 
 def get_connection(connection_id: str) -> Connection | None:
-    """GetItem connections[connection_id]."""
+    """GetItem connections[connection_id], unless this container already knows it."""
+    cached = _connections.get(connection_id)
+    if cached is not None:
+        return cached
     try:
-        return Connection.get(connection_id)
+        found = Connection.get(connection_id)
     except DoesNotExist:
         return None
+    _connections.put(found)
+    return found
 
 
 def delete_connection(connection_id: str) -> None:
     """DeleteItem connections[connection_id]."""
+    _connections.drop(connection_id)
     try:
         Connection(connection_id).delete()
     except DeleteError:
@@ -84,6 +129,9 @@ def delete_connection(connection_id: str) -> None:
 
 def set_connection_dialog(connection_id: str, dialog_id: str) -> None:
     """UpdateItem connections[connection_id] (only while it exists)."""
+    cached = _connections.get(connection_id)
+    if cached is not None:
+        cached.dialog_id = dialog_id
     try:
         Connection(connection_id).update(actions=[Connection.dialog_id.set(dialog_id)],
                                          condition=Connection.connection_id.exists())
