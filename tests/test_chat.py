@@ -194,3 +194,10 @@ def test_expired_visitor_token_is_refused_at_connect(chat):
     session = chat.visitor_token()["body"]
     expired = auth.issue_token(Claims("visitor", session["visitor_id"], "demo", 1), settings.secret)
     assert chat.connect(expired)[0] == 401
+
+
+def test_a_disconnected_connection_is_forgotten(chat):
+    _, tab = visitor(chat)
+    assert chat.send(tab, {"type": "ping"}) == [{"type": "pong"}]
+    chat.disconnect(tab)
+    assert [f["code"] for f in chat.send(tab, {"type": "ping"})] == ["unauthorized"]
