@@ -52,11 +52,14 @@ def test_visitor_and_operator_chat_in_real_browsers(stack, browser):
     assert console.locator("img[src='x']").count() == 0
     assert console.evaluate("window.pwned") is None
 
-    console.get_by_test_id("reply-input").fill("Yes, we have 12 in stock.")
+    operator_text = 'Yes, we have 12 in stock. <img src=y onerror="window.pwned=2"><b>bold</b>'
+    console.get_by_test_id("reply-input").fill(operator_text)
     console.get_by_test_id("reply-input").press("Enter")
     reply = shop.locator('[data-testid="parley-message"][data-author="operator"]').filter(
         has_text="Yes, we have 12 in stock.")
     reply.first.wait_for(timeout=10000)
+    assert operator_text in reply.first.inner_text()  # shown as typed, markup and all
+    assert shop.locator("img[src='y']").count() == 0 and shop.locator("b", has_text="bold").count() == 0
     assert shop.evaluate("window.pwned") is None
     shop.context.close()
     console.context.close()
@@ -149,3 +152,25 @@ def test_widget_reconnects_after_the_server_drops_it_and_shows_each_message_once
     assert set(_visitor_connections(stack, token)) - set(dropped), "the widget reconnected"
     shop.context.close()
     console.context.close()
+
+
+def test_widget_works_by_keyboard_alone_with_named_controls(stack, browser):
+    page = browser.new_context().new_page()
+    page.goto(stack.shop_url.rstrip("/") + "/pricing.html")
+    launcher = page.get_by_role("button", name="Open chat")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    assert launcher.get_attribute("aria-expanded") == "true"
+    message_box = page.get_by_role("textbox", name="Message")
+    assert message_box.evaluate("el => el === el.getRootNode().activeElement")  # focus moved into the panel
+    page.keyboard.type("Typed with the keyboard only")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("second line")
+    page.keyboard.press("Enter")
+    sent = page.locator('[data-testid="parley-message"][data-seq]').filter(has_text="second line")
+    sent.first.wait_for()
+    assert "Typed with the keyboard only\nsecond line" in sent.first.inner_text()
+    assert page.get_by_role("button", name="Close chat").count() == 1
+    page.keyboard.press("Escape")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    page.context.close()
