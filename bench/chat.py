@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -117,11 +116,20 @@ class Run:
             await asyncio.sleep(0.1)
 
     def _missing(self) -> int:
-        acked = set(self.acked.values())
-        missing = sum(len(acked - _received(op).keys()) for op in self.operators)
-        for tab, dialog_id in self.visitors:
-            missing += len({k for k in acked if k[0] == dialog_id} - _received(tab).keys())
-        return missing
+        gaps = self._receipt_gaps()
+        return gaps["lost_operator"] + gaps["lost_visitor"]
+
+    def _receipt_gaps(self) -> Counter:
+        """Acked messages an operator or the visitor's tab has not received, and receipts twice."""
+        acked, gaps = set(self.acked.values()), Counter()
+        receivers = [(op, acked, "lost_operator") for op in self.operators]
+        receivers += [(tab, {k for k in acked if k[0] == dialog_id}, "lost_visitor")
+                      for tab, dialog_id in self.visitors]
+        for client, expected, key in receivers:
+            counts = _received(client)
+            gaps[key] += len(expected - counts.keys())
+            gaps["duplicated"] += sum(n - 1 for n in counts.values() if n > 1)
+        return gaps
 
     def latencies_ms(self) -> list[float]:
         out = []
@@ -135,18 +143,11 @@ class Run:
 
     async def audit(self) -> dict[str, int]:
         """Messages lost or duplicated, by where: ack, operator receipts, visitor tabs, storage."""
-        acked_keys = {(d, s) for d, s in self.acked.values()}
-        found = Counter({"lost_unacked": len(self.sent) - len(self.acked)})
-        for op in self.operators:
-            counts = _received(op)
-            found["lost_operator"] += len(acked_keys - counts.keys())
-            found["duplicated"] += sum(n - 1 for n in counts.values() if n > 1)
-        for tab, dialog_id in self.visitors:
-            counts = _received(tab)
-            found["lost_visitor"] += len({k for k in acked_keys if k[0] == dialog_id} - counts.keys())
-            found["duplicated"] += sum(n - 1 for n in counts.values() if n > 1)
+        acked = set(self.acked.values())
+        found = self._receipt_gaps()
+        found["lost_unacked"] = len(self.sent) - len(self.acked)
         stored = await self._stored()
-        found["lost_storage"] += len(acked_keys - {(d, s) for d, s, _ in stored})
+        found["lost_storage"] = len(acked - {(d, s) for d, s, _ in stored})
         found["duplicated"] += len(stored) - len({cid for _, _, cid in stored})  # one client id, two seqs
         found["lost"] = sum(v for k, v in found.items() if k.startswith("lost_"))
         return dict(found)

@@ -124,7 +124,7 @@ def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
 
 
 def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id) or _start_dialog(conn, outbox)
+    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id) or _start_dialog(conn)
     if conn.dialog_id != dialog_id:
         access.set_connection_dialog(conn.connection_id, dialog_id)
     _post_message(conn, frame, dialog_id, Dialog.visitor_id == conn.subject_id,
@@ -146,7 +146,7 @@ def _open_dialog_id(visitor_id: str) -> str | None:
     return visitor.open_dialog_id if visitor else None
 
 
-def _start_dialog(conn: Connection, outbox: Outbox) -> str:
+def _start_dialog(conn: Connection) -> str:
     """Creates the visitor's dialog on its first message; two tabs racing get the same one."""
     dialog = dialogs.new_dialog(new_id("d"), conn.site_id, conn.subject_id, now_ms())
     tabs = set(access.channel_connections(f"vis#{conn.subject_id}")) | {conn.connection_id}
