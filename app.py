@@ -5,9 +5,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
-from chalice.app import BadRequestError, WebsocketEvent
+from chalice.app import WebsocketEvent
 
-from chalicelib import chat, delivery, sessions
+from chalicelib import chat, delivery, sessions, web
+from chalicelib.mail import inbound
 from chalicelib.errors import ParleyError
 
 app = Chalice(app_name="parley")
@@ -15,15 +16,12 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 logger = Logger(service="parley")
 
 
-def _error_response(exc: ParleyError) -> Response:
-    return Response({"Code": exc.code, "Message": exc.message}, status_code=exc.status)
+def _error_response(exc: ParleyError, headers: dict[str, str] | None = None) -> Response:
+    return Response({"Code": exc.code, "Message": exc.message}, status_code=exc.status, headers=headers)
 
 
 def _json_body() -> Any:
-    try:
-        return app.current_request.json_body
-    except BadRequestError:
-        return None
+    return sessions.parse_body(app.current_request.raw_body)
 
 
 @app.route("/api/health", methods=["GET"])
@@ -31,13 +29,35 @@ def health() -> dict[str, bool]:
     return {"ok": True}
 
 
-@app.route("/api/visitor/session", methods=["POST"], cors=True)
+def _web_answer(section: str, name: str) -> Response:
+    answer = web.answer(section, name, app.current_request.headers.get("if-none-match"))
+    return Response(answer.body, headers=dict(answer.headers), status_code=answer.status)
+
+
+@app.route("/widget/{name}", methods=["GET"])
+def widget_file(name: str) -> Response:
+    return _web_answer("widget", name)
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_file(name: str) -> Response:
+    return _web_answer("console", name)
+
+
+@app.route("/console", methods=["GET"])
+def console_root() -> Response:
+    location = web.console_location(app.current_request.context.get("path", ""))
+    return Response("", headers={"Location": location, "Cache-Control": "no-cache"}, status_code=302)
+
+
+@app.route("/api/visitor/session", methods=["POST"], content_types=["application/json", "text/plain"])
 def visitor_session() -> Any:
     origin = app.current_request.headers.get("origin", "")
+    cors = sessions.cors_headers(origin)
     try:
-        return sessions.visitor_session(_json_body(), origin)
+        return Response(sessions.visitor_session(_json_body(), origin), headers=cors)
     except ParleyError as exc:
-        return _error_response(exc)
+        return _error_response(exc, cors)
 
 
 @app.route("/api/operator/login", methods=["POST"])
@@ -68,3 +88,8 @@ def ws_message(event: WebsocketEvent) -> None:
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> None:
     chat.disconnect(event.connection_id)
+
+
+@app.lambda_function(name="inbound_mail")
+def inbound_mail(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return inbound.handle(event)

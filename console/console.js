@@ -6,6 +6,9 @@ const OUTBOX_KEY = 'parley:console:outbox';
 const TYPING_SHOW_MS = 6000;
 const TYPING_THROTTLE_MS = 300;
 const RETRY_AFTER_MS = 10000;
+// This page is <base>/console/index.html; the REST API is <base>/api/ (<base> is empty, or an
+// API Gateway stage such as /api). Never an absolute path: it would drop the stage.
+const API = new URL('../api/', location.href).href;
 
 const $ = id => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -73,7 +76,7 @@ function isExpired(auth) {
 }
 
 async function login(email, password) {
-  const r = await fetch('/api/operator/login', {
+  const r = await fetch(API + 'operator/login', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ email, password }),

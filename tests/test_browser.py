@@ -174,3 +174,48 @@ def test_widget_works_by_keyboard_alone_with_named_controls(stack, browser):
     page.keyboard.press("Escape")
     assert launcher.get_attribute("aria-expanded") == "false"
     page.context.close()
+
+
+def _behind_a_stage_prefix(context, stack, stage: str = "/api") -> list[str]:
+    """Make the Parley origin look like API Gateway's default host: only ``<stage>/...`` exists
+    (forwarded to the stack without the stage), anything else is API Gateway's 403. The websocket
+    is not intercepted, and Playwright answers CORS preflights of routed requests itself, so CORS
+    is not what this checks. Returns the URLs that missed the stage."""
+    missed: list[str] = []
+
+    def forward(route) -> None:
+        path = route.request.url[len(stack.parley_url):]
+        if path.startswith(stage + "/"):
+            route.continue_(url=stack.parley_url + path[len(stage):])
+        else:
+            missed.append(route.request.url)
+            route.fulfill(status=403, body='{"message":"Missing Authentication Token"}')
+
+    context.route(stack.parley_url + "/**", forward)
+    return missed
+
+
+def test_console_and_widget_work_under_an_api_gateway_stage_prefix(stack, browser):
+    context = browser.new_context()
+    missed = _behind_a_stage_prefix(context, stack)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(stack.parley_url + "/api/console/index.html")  # (routes miss redirects: see test_web.py)
+    page.get_by_test_id("login-email").fill(stack.operator_email)
+    page.get_by_test_id("login-password").fill(stack.operator_password)
+    page.get_by_test_id("login-submit").click()
+    page.locator("#conn.on").wait_for(timeout=10000)  # signed in (via <stage>/api/...) and connected
+
+    shop = context.new_page()
+    shop.goto(stack.shop_url.rstrip("/") + "/product.html")  # its own widget tag misses the stage: 403
+    shop.evaluate("""src => { const s = document.createElement('script');
+        s.src = src; s.dataset.site = 'demo'; document.body.append(s) }""", stack.parley_url + "/api/widget/parley.js")
+    shop.get_by_test_id("parley-launcher").click()
+    shop.get_by_test_id("parley-input").fill("asked through a stage prefix")
+    shop.get_by_test_id("parley-input").press("Enter")
+    shop.locator('[data-testid="parley-message"][data-seq]').first.wait_for(timeout=10000)
+    page.get_by_test_id("dialog-row").filter(has_text="through a stage prefix").first.wait_for(timeout=10000)
+    assert missed == [stack.parley_url + "/widget/parley.js"]  # the shop's tag; nothing else missed the stage
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()

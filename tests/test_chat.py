@@ -201,3 +201,40 @@ def test_a_disconnected_connection_is_forgotten(chat):
     assert chat.send(tab, {"type": "ping"}) == [{"type": "pong"}]
     chat.disconnect(tab)
     assert [f["code"] for f in chat.send(tab, {"type": "ping"})] == ["unauthorized"]
+
+
+def test_two_tabs_starting_a_dialog_at_once_end_in_one_dialog(chat, monkeypatch):
+    from chalicelib import chat as service
+
+    session, tab1 = visitor(chat)
+    _, tab2 = chat.connect(session["token"], SHOP)
+    first = of_type(chat.send(tab1, msg("from tab one", "cid-00000001")), "ack")[0]
+    # Tab two looked for an open dialog before tab one claimed it, so it starts its own.
+    real, calls = service._open_dialog_id, []
+    monkeypatch.setattr(service, "_open_dialog_id",
+                        lambda visitor_id: None if not calls.append(1) and len(calls) == 1 else real(visitor_id))
+    second = of_type(chat.send(tab2, msg("from tab two", "cid-00000002")), "ack")[0]
+
+    assert second["dialog_id"] == first["dialog_id"] and second["seq"] == 2
+    _, op = operator(chat)
+    listing = chat.send(op, {"type": "subscribe"})[0]
+    assert [d["dialog_id"] for d in listing["dialogs"]] == [first["dialog_id"]]
+
+
+def test_widget_posts_text_plain_and_reads_the_answer_cross_origin(chat):
+    answer = chat.app.app({
+        "resource": "/api/visitor/session", "path": "/api/visitor/session", "httpMethod": "POST",
+        "headers": {"content-type": "text/plain;charset=UTF-8", "origin": SHOP},
+        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "stageVariables": None, "isBase64Encoded": False,
+        "body": json.dumps({"site_id": "demo"}),
+        "requestContext": {"resourcePath": "/api/visitor/session", "httpMethod": "POST", "stage": "test",
+                           "identity": {"sourceIp": "127.0.0.1"}},
+    }, None)
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["token"]
+    assert answer["headers"]["Access-Control-Allow-Origin"] == SHOP
+
+
+def test_oversized_session_request_is_refused_with_a_clear_error(chat):
+    answer = chat.rest("POST", "/api/visitor/session", json.dumps({"site_id": "demo", "pad": "x" * 9000}))
+    assert answer["status"] == 400 and "larger than" in answer["body"]["Message"]

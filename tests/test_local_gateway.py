@@ -82,12 +82,17 @@ def ping() -> dict[str, Any]:
     return {"pong": True, "query": app.current_request.query_params}
 
 
+@app.route("/files/{name}", methods=["GET"])
+def files(name: str) -> dict[str, Any]:
+    return {"name": name, "path": app.current_request.context["path"]}
+
+
 # --- fixtures ----------------------------------------------------------------------
 
 
 class RunningGateway:
-    def __init__(self, static_dir: Path) -> None:
-        settings = GatewaySettings(static_mounts={"/widget": static_dir}, root_redirect="/widget/")
+    def __init__(self) -> None:
+        settings = GatewaySettings(root_redirect="/files/home")
         apps = create_apps(app, settings=settings, handler_lookup=module_handler_lookup(sys.modules[__name__]))
         public, mgmt = bind_socket("127.0.0.1", 0), bind_socket("127.0.0.1", 0)
         self.http_url = f"http://127.0.0.1:{bound_port(public)}"
@@ -109,14 +114,11 @@ class RunningGateway:
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+def gateway() -> Iterator[RunningGateway]:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    static_dir = tmp_path_factory.mktemp("widget")
-    (static_dir / "index.html").write_text("<h1>widget</h1>")
-    (static_dir / "widget.js").write_text("console.log('hi')")
-    running = RunningGateway(static_dir)
+    running = RunningGateway()
     MGMT["endpoint"] = f"{running.mgmt_url}/local"
     running.start()
     yield running
@@ -353,7 +355,7 @@ def test_metrics_count_dynamodb_calls(gateway: RunningGateway) -> None:
     assert metrics["ws_connects"] == 1 and metrics["ws_messages"] == 1 and metrics["mgmt_posts"] == 1
 
 
-# --- REST and static ----------------------------------------------------------------
+# --- REST ---------------------------------------------------------------------------
 
 
 def test_rest_routes_go_through_chalice(gateway: RunningGateway) -> None:
@@ -375,11 +377,13 @@ def test_unknown_rest_route_is_missing_authentication_token(gateway: RunningGate
     assert status == 403 and b"Missing Authentication Token" in body
 
 
-def test_static_files_are_not_cached(gateway: RunningGateway) -> None:
-    status, headers, body = _http(gateway.http_url + "/widget/widget.js")
-    assert status == 200 and body == b"console.log('hi')" and headers["Cache-Control"] == "no-cache"
-    status, _, body = _http(gateway.http_url + "/")  # redirected to /widget/, index.html
-    assert status == 200 and body == b"<h1>widget</h1>"
+def test_every_path_but_the_websocket_goes_to_the_app_as_sent(gateway: RunningGateway) -> None:
+    status, _, body = _http(gateway.http_url + "/files/a%2Fb.js")  # "%2F" stays inside the segment
+    assert status == 200 and json.loads(body) == {"name": "a%2Fb.js", "path": "/files/a%2Fb.js"}
+    status, _, body = _http(gateway.http_url + "/files/a/b.js")
+    assert status == 403 and b"Missing Authentication Token" in body
+    status, _, body = _http(gateway.http_url + "/")  # redirected to /files/home
+    assert status == 200 and json.loads(body)["name"] == "home"
 
 
 # --- the whole stack (python -m infra.local) ----------------------------------------

@@ -1,11 +1,12 @@
 /* Parley chat widget. Embed: <script src="https://HOST/widget/parley.js" data-site="SITE" defer></script>
+   HOST may end in a path (an API Gateway stage): the API is this script's URL minus widget/parley.js.
    Speaks docs/protocol.md v1. Network text is only ever rendered with textContent. */
 (() => {
   'use strict';
   const me = document.currentScript || document.querySelector('script[data-site]');
   if (!me || window.Parley) return;
   const site = me.dataset.site || 'demo';
-  const base = new URL(me.src, location.href).origin;
+  const base = new URL('..', me.src).href;
   const P = 'parley:' + site + ':';
 
   // ---- storage (localStorage may throw in private modes) ----
@@ -146,8 +147,8 @@ form button{height:40px;padding:0 14px;border:0;border-radius:10px;background:va
   async function session() {
     let tok = get('token');
     for (;;) {
-      const r = await fetch(base + '/api/visitor/session', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
+      const r = await fetch(base + 'api/visitor/session', {
+        method: 'POST', // text/plain: a CORS simple request, no preflight
         body: JSON.stringify(tok ? { site_id: site, token: tok } : { site_id: site }),
       });
       if (r.ok) {

@@ -60,9 +60,7 @@ def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[
     from .gateway import GatewaySettings, create_apps
 
     app_module = importlib.import_module("app")
-    settings = GatewaySettings(
-        static_mounts={"/widget": ROOT / "widget", "/console": ROOT / "console"}, root_redirect="/console/"
-    )
+    settings = GatewaySettings(root_redirect="/console/index.html")  # /widget, /console: app.py's routes
     apps = create_apps(app_module.app, settings=settings)
     return [
         Listener("public", apps.public, sockets["public"]),

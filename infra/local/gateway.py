@@ -1,8 +1,8 @@
 """The local stand-in for API Gateway: two ASGI apps sharing one connection registry.
 
-- the public app (what browsers talk to): ``/ws`` (websocket API), ``/api/...`` (REST
-  API, through Chalice's LocalGateway), ``/widget/`` and ``/console/`` (static files),
-  ``/`` -> ``/console/``;
+- the public app (what browsers talk to): ``/ws`` (websocket API), every other path to the
+  REST API through Chalice's LocalGateway (``/api/...``, and the app's ``/widget/...`` and
+  ``/console/...`` routes), ``/`` optionally redirected (to the console);
 - the management app (what handlers talk to, on its own port):
   ``/{stage}/@connections/{id}`` and ``/_local/metrics``.
 
@@ -15,22 +15,20 @@ run the gateway against a throwaway app::
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Mapping, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 from chalice import Chalice
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from .connections import ConnectionRegistry
 from .events import ApiInfo
 from .invoker import HandlerInvoker, HandlerLookup, websocket_handlers
 from .management import create_management_app
 from .rest import RestBridge
-from .static import NoCacheStaticFiles
 from .websocket import FRAME_LIMIT_BYTES, SocketSettings, WebSocketBridge
 
 HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -41,8 +39,7 @@ HANDLER_THREADS = 16
 class GatewaySettings:
     api: ApiInfo = ApiInfo()
     max_frame_bytes: int = FRAME_LIMIT_BYTES
-    static_mounts: Mapping[str, Path] = field(default_factory=dict)  # "/widget" -> directory
-    root_redirect: Optional[str] = None  # where "/" redirects, e.g. "/console/"
+    root_redirect: Optional[str] = None  # where "/" redirects, e.g. "/console/index.html"
     function_prefix: str = "parley-local"
 
 
@@ -69,14 +66,10 @@ def create_gateway_app(
     invoker = HandlerInvoker(websocket_handlers(chalice_app, handler_lookup), executor, settings.function_prefix)
     sockets = WebSocketBridge(registry, invoker, SocketSettings(settings.api, settings.max_frame_bytes))
     rest = RestBridge(chalice_app, executor, stage=settings.api.stage)
-    routes: list[BaseRoute] = [
-        WebSocketRoute("/ws", sockets.handle),
-        Route("/api", rest.handle, methods=HTTP_METHODS),
-        Route("/api/{path:path}", rest.handle, methods=HTTP_METHODS),
-    ]
-    routes += [_static_mount(prefix, directory) for prefix, directory in settings.static_mounts.items()]
+    routes: list[BaseRoute] = [WebSocketRoute("/ws", sockets.handle)]
     if settings.root_redirect:
         routes.append(Route("/", _redirect_to(settings.root_redirect), methods=["GET", "HEAD"]))
+    routes.append(Route("/{path:path}", rest.handle, methods=HTTP_METHODS))  # as API Gateway: all to the app
     return Starlette(routes=routes)
 
 
@@ -91,10 +84,6 @@ def create_apps(
     pool = executor or create_executor()
     public = create_gateway_app(chalice_app, registry, pool, settings, handler_lookup)
     return GatewayApps(public=public, management=create_management_app(registry), registry=registry, executor=pool)
-
-
-def _static_mount(prefix: str, directory: Path) -> Mount:
-    return Mount(prefix, app=NoCacheStaticFiles(directory=directory, html=True, check_dir=False))
 
 
 def _redirect_to(target: str):  # type: ignore[no-untyped-def]

@@ -49,7 +49,10 @@ class RestBridge:
 
     async def handle(self, request: Request) -> Response:
         METRICS.incr("rest_requests")
-        path = request.url.path[len(self._strip):] or "/"
+        # Routed as sent, percent-escapes kept, as API Gateway does: "%2F" does not split a segment.
+        path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+        if self._strip and (path == self._strip or path.startswith(self._strip + "/")):
+            path = path[len(self._strip):] or "/"
         if request.url.query:
             path = f"{path}?{request.url.query}"
         body = await request.body()

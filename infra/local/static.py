@@ -1,4 +1,4 @@
-"""Static files for local runs: always revalidated, HTML optionally templated."""
+"""Static files for local runs (the demo shop): always revalidated, HTML templated."""
 from __future__ import annotations
 
 import os
@@ -12,19 +12,9 @@ from starlette.types import Scope
 NO_CACHE = "no-cache"
 
 
-class NoCacheStaticFiles(StaticFiles):
-    """StaticFiles whose answers carry ``Cache-Control: no-cache`` (edit, reload, see it)."""
-
-    def file_response(
-        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
-    ) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = NO_CACHE
-        return response
-
-
-class TemplatedStaticFiles(NoCacheStaticFiles):
-    """Serves ``*.html`` with literal placeholders (e.g. ``{{PARLEY_URL}}``) replaced."""
+class TemplatedStaticFiles(StaticFiles):
+    """StaticFiles whose answers carry ``Cache-Control: no-cache`` (edit, reload, see it) and
+    whose ``*.html`` has literal placeholders (e.g. ``{{PARLEY_URL}}``) replaced."""
 
     def __init__(self, *, directory: PathLike, replacements: Mapping[str, str], **kwargs: bool) -> None:
         super().__init__(directory=directory, **kwargs)
@@ -34,7 +24,9 @@ class TemplatedStaticFiles(NoCacheStaticFiles):
         self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
     ) -> Response:
         if not str(full_path).endswith((".html", ".htm")):
-            return super().file_response(full_path, stat_result, scope, status_code)
+            response = super().file_response(full_path, stat_result, scope, status_code)
+            response.headers["Cache-Control"] = NO_CACHE
+            return response
         html = Path(full_path).read_text(encoding="utf-8")
         for placeholder, value in self._replacements.items():
             html = html.replace(placeholder, value)

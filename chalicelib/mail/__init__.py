@@ -1,0 +1,1 @@
+"""Email: inbound mail from SES (and, later, outbound mirroring of dialogs)."""
