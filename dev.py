@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The README's two commands: `python3 dev.py run` (the local stack) and `python3 dev.py test`.
+"""The README's two commands: `python3 dev.py run` (the local stack) and `python3 dev.py test`;
+also `bench`, and `deploy`, `destroy`, `package` (`python -m infra`, Parley on AWS).
 
 Each makes or reuses a virtual environment in .venv with the pinned requirements, then runs
 inside it. Needs only Python 3.11+ with venv and pip.
@@ -38,6 +39,9 @@ def main(argv: list[str]) -> int:
         "run": ["-m", "infra.local"],
         "test": ["-m", "pytest", "-q"],
         "bench": ["bench/chat.py"],
+        "deploy": ["-m", "infra", "deploy"],
+        "destroy": ["-m", "infra", "destroy"],
+        "package": ["-m", "infra", "package"],
     }
     if not argv or argv[0] not in commands:
         print(f"usage: python3 dev.py {{{'|'.join(commands)}}} [args...]", file=sys.stderr)

@@ -9,19 +9,20 @@ from chalicelib import auth
 from chalicelib.clock import new_id, now_ms
 from chalicelib.config import settings
 from chalicelib.storage import access
-from chalicelib.storage.models import ALL_MODELS, Connection, Operator, Site
+from chalicelib.storage.models import ALL_MODELS, TIME_TO_LIVE, Operator, Site
 
 
 def create_tables() -> None:
-    """Creates every table that does not exist yet, and turns TTL on for connections."""
+    """Creates every table that does not exist yet, and turns TTL on where the models ask."""
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(wait=True)
     client = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint)
-    client.update_time_to_live(
-        TableName=Connection.Meta.table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
+    for table, attribute in TIME_TO_LIVE.items():
+        client.update_time_to_live(
+            TableName=settings.table_name(table),
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+        )
 
 
 def seed_demo(allowed_origins: list[str], operator_email: str, operator_password: str,
@@ -34,3 +35,28 @@ def seed_demo(allowed_origins: list[str], operator_email: str, operator_password
     operator.password_hash = auth.hash_password(operator_password)
     operator.save()
     return {"site_id": site_id, "operator_email": email, "operator_password": operator_password}
+
+
+def bootstrap_site(site_id: str, name: str, allowed_origins: list[str] | None) -> list[str]:
+    """Creates the site on first deploy; later deploys replace its origins only when given."""
+    site = access.get_site(site_id)
+    if site is None:
+        site = Site(site_id, name=name, allowed_origins=allowed_origins or [], created_at=now_ms())
+        site.save()
+    elif allowed_origins is not None:
+        site.allowed_origins = allowed_origins
+        site.save()
+    return list(site.allowed_origins)
+
+
+def bootstrap_operator(site_id: str, email: str, name: str, password: str, reset: bool) -> str:
+    """The site's first operator: "created", "reset" (new password) or "kept" as it was."""
+    email = email.strip().lower()
+    operator = access.get_operator_by_email(email)
+    if operator is not None and not reset:
+        return "kept"
+    outcome = "reset" if operator is not None else "created"
+    operator = operator or Operator(new_id("o"), site_id=site_id, email=email, name=name, created_at=now_ms())
+    operator.password_hash = auth.hash_password(password)
+    operator.save()
+    return outcome

@@ -24,6 +24,15 @@ for name in ("PARLEY_AWS_ENDPOINT", "PARLEY_WS_ENDPOINT", "AWS_PROFILE"):
 
 import pytest  # noqa: E402
 
+from tests import iam_recorder  # noqa: E402
+
+iam_recorder.install()  # every AWS call Lambda code makes in this run, for tests/test_policy.py
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The policy check runs last, so it sees the calls of every other test."""
+    items.sort(key=lambda item: item.module.__name__.endswith("test_policy"))
+
 
 @pytest.fixture
 def chat():

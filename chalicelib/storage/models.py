@@ -141,4 +141,9 @@ class Connection(Model):
     by_channel = ConnectionChannelIndex()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (Site, Operator, Visitor, Dialog, Message, Connection)
+TABLES: dict[str, type[Model]] = {
+    "sites": Site, "operators": Operator, "visitors": Visitor,
+    "dialogs": Dialog, "messages": Message, "connections": Connection,
+}  # short name ("<prefix>-<name>" is the table) -> model
+ALL_MODELS: tuple[type[Model], ...] = tuple(TABLES.values())
+TIME_TO_LIVE: dict[str, str] = {"connections": "expires_at"}  # table -> TTL attribute (epoch s)

@@ -1,0 +1,83 @@
+"""The Lambda functions' IAM policy: each table, index and action Parley's code uses, by name.
+
+This list is the contract between the code and its permissions. ``tests/test_policy.py`` records
+every AWS call the code makes under moto and fails when a call is missing here, or when a
+grant here is never used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+WS_STAGE = "api"  # the websocket API's stage (Chalice's default)
+
+
+@dataclass(frozen=True)
+class TableGrant:
+    table: str                 # short name: the table is "<prefix>-<table>"
+    actions: tuple[str, ...]   # DynamoDB actions, without the "dynamodb:" prefix
+    index: str | None = None
+
+
+DATA_GRANTS: tuple[TableGrant, ...] = (
+    TableGrant("sites", ("GetItem",)),
+    TableGrant("operators", ("Query",), index="email-index"),
+    TableGrant("visitors", ("GetItem", "PutItem", "UpdateItem")),
+    TableGrant("dialogs", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+    TableGrant("dialogs", ("Query",), index="site-status-index"),
+    TableGrant("messages", ("GetItem", "PutItem")),
+    TableGrant("messages", ("Query",), index="seq-index"),
+    TableGrant("connections", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+    TableGrant("connections", ("Query",), index="channel-index"),
+)
+CONNECTION_METHODS: tuple[str, ...] = ("POST",)  # @connections calls: post a frame
+
+
+def _sid(grant: TableGrant) -> str:
+    words = [grant.table, *(grant.index.split("-") if grant.index else [])]
+    return "".join(word.capitalize() for word in words)
+
+
+def table_arn(table_name: str, index: str | None = None) -> dict[str, str]:
+    arn = f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table_name}"
+    return {"Fn::Sub": f"{arn}/index/{index}" if index else arn}
+
+
+def data_statements(table_prefix: str) -> list[dict[str, Any]]:
+    """Statements for data: DynamoDB by table and index, and posting to websocket connections."""
+    statements = [
+        {
+            "Sid": _sid(grant),
+            "Effect": "Allow",
+            "Action": [f"dynamodb:{action}" for action in grant.actions],
+            "Resource": [table_arn(f"{table_prefix}-{grant.table}", grant.index)],
+        }
+        for grant in DATA_GRANTS
+    ]
+    statements.append({
+        "Sid": "WebsocketConnections",
+        "Effect": "Allow",
+        "Action": ["execute-api:ManageConnections"],
+        "Resource": [
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:"
+                        f"${{WebsocketAPI}}/{WS_STAGE}/{method}/@connections/*"}
+            for method in CONNECTION_METHODS
+        ],
+    })
+    return statements
+
+
+def log_statement(function_prefix: str) -> dict[str, Any]:
+    """Writing to the functions' own log groups (created by the template, so no CreateLogGroup)."""
+    return {
+        "Sid": "OwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                                 f"log-group:/aws/lambda/{function_prefix}*:*"}],
+    }
+
+
+def policy_document(table_prefix: str, function_prefix: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17",
+            "Statement": [*data_statements(table_prefix), log_statement(function_prefix)]}

@@ -1,0 +1,113 @@
+"""Records the AWS calls Parley's Lambda code makes while tests run, as IAM (action, resource)
+pairs, so a test can hold them against the deploy template's policy.
+
+A call counts when Parley's own code (``app.py`` or ``chalicelib/``, admin tools excepted) is
+on the stack: what tests or the harness call directly is not the Lambda's doing.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import botocore.client
+
+ROOT = Path(__file__).resolve().parent.parent
+_LAMBDA_CODE = (str(ROOT / "chalicelib") + "/", str(ROOT / "app.py"))
+_NOT_LAMBDA = (str(ROOT / "chalicelib" / "admin.py"),)
+_CONNECTION_METHODS = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@dataclass(frozen=True)
+class Call:
+    action: str    # e.g. "dynamodb:Query"
+    resource: str  # an ARN in ACCOUNT and REGION
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: set[Call] = set()
+
+    def add(self, calls: list[Call]) -> None:
+        with self._lock:
+            self.calls.update(calls)
+
+    def snapshot(self) -> set[Call]:
+        with self._lock:
+            return set(self.calls)
+
+
+RECORDER = Recorder()
+_installed = False
+
+
+def install(recorder: Recorder = RECORDER) -> None:
+    """Wrap botocore's single exit point once; every client (boto3's, PynamoDB's) goes through it."""
+    global _installed
+    if _installed:
+        return
+    original: Callable[..., Any] = botocore.client.BaseClient._make_api_call
+
+    @functools.wraps(original)
+    def recording(self: Any, operation_name: str, api_params: Any) -> Any:
+        if _called_by_lambda_code():
+            recorder.add(to_iam(self.meta.service_model.service_name, operation_name, api_params,
+                                self.meta.endpoint_url))
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    _installed = True
+
+
+def _called_by_lambda_code() -> bool:
+    frame = sys._getframe(2)
+    found = False
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_NOT_LAMBDA):
+            return False
+        found = found or filename.startswith(_LAMBDA_CODE)
+        frame = frame.f_back
+    return found
+
+
+def to_iam(service: str, operation: str, params: dict[str, Any], endpoint_url: str) -> list[Call]:
+    """The IAM action and resource(s) one API call needs."""
+    if service == "dynamodb":
+        return _dynamodb(operation, params)
+    if service == "s3":
+        bucket, key = params.get("Bucket", ""), params.get("Key")
+        resource = f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+        return [Call(f"s3:{operation}", resource)]
+    if service == "apigatewaymanagementapi":
+        stage = urlparse(endpoint_url).path.strip("/")
+        method = _CONNECTION_METHODS[operation]
+        return [Call("execute-api:ManageConnections",
+                     f"arn:aws:execute-api:{REGION}:{ACCOUNT}:WEBSOCKET_API/{stage}/{method}"
+                     f"/@connections/{params['ConnectionId']}")]
+    return [Call(f"{service}:{operation}", "*")]
+
+
+def _table_arn(table: str, index: str | None = None) -> str:
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+    return f"{arn}/index/{index}" if index else arn
+
+
+def _dynamodb(operation: str, params: dict[str, Any]) -> list[Call]:
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [Call(f"dynamodb:{operation}", _table_arn(t)) for t in params["RequestItems"]]
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        calls = []
+        for item in params["TransactItems"]:
+            (kind, body), = item.items()
+            action = {"Get": "GetItem", "Put": "PutItem", "Update": "UpdateItem",
+                      "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}[kind]
+            calls.append(Call(f"dynamodb:{action}", _table_arn(body["TableName"])))
+        return calls
+    return [Call(f"dynamodb:{operation}", _table_arn(params["TableName"], params.get("IndexName")))]

@@ -1,0 +1,124 @@
+"""The deploy template's IAM policy against the AWS calls Parley's code really makes.
+
+Every call Lambda code made during this test run (tests/iam_recorder.py) must be allowed by
+the policy, and every data grant in the policy must have been used by some call: the policy
+is exactly as wide as the code. A representative chat runs first, so this holds even when the
+file runs alone.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+import pytest
+
+from infra.cloud import policy
+from tests import iam_recorder
+from tests.iam_recorder import ACCOUNT, REGION, Call
+from tests.moto_chat import SHOP
+from tests.test_chat import msg, of_type, operator, visitor
+
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+          "WebsocketAPI": "WEBSOCKET_API"}
+
+
+def _resolve(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO[m.group(1)], value["Fn::Sub"])
+
+
+def _statements() -> list[dict[str, Any]]:
+    document = policy.policy_document("parley-test", "parley-test-")
+    return [{**s, "Resource": [_resolve(r) for r in s["Resource"]]} for s in document["Statement"]]
+
+
+def _data_statements() -> list[dict[str, Any]]:
+    return [s for s in _statements() if s["Sid"] != "OwnLogs"]
+
+
+def _allows(statement: dict[str, Any], call: Call) -> bool:
+    return (statement["Effect"] == "Allow"
+            and any(fnmatch.fnmatchcase(call.action.lower(), a.lower()) for a in statement["Action"])
+            and any(fnmatch.fnmatchcase(call.resource, r) for r in statement["Resource"]))
+
+
+def _deployed_stage(call: Call) -> Call:
+    """The harness posts to stage "test"; deployed functions post to the policy's stage."""
+    return Call(call.action, re.sub(r"WEBSOCKET_API/[^/]+/", f"WEBSOCKET_API/{policy.WS_STAGE}/", call.resource))
+
+
+@pytest.fixture(scope="module")
+def recorded(request) -> set[Call]:
+    """Every call recorded in this run, after a chat that touches every access pattern."""
+    from moto import mock_aws  # the `chat` fixture is function-scoped; run one here
+    from tests.moto_chat import MotoChat
+
+    with mock_aws():
+        from chalicelib import admin
+        admin.create_tables()
+        admin.seed_demo([SHOP], "ann@demo.shop", "pw-ann-123")
+        _representative_chat(MotoChat(), request.getfixturevalue("monkeypatch_module"))
+    return {_deployed_stage(call) for call in iam_recorder.RECORDER.snapshot()}
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patcher:
+        yield patcher
+
+
+def _representative_chat(chat, monkeypatch) -> None:
+    from chalicelib import chat as service
+    from chalicelib.storage import access
+
+    session, tab1 = visitor(chat)
+    chat.send(tab1, {"type": "resume", "after_seq": 0})
+    ack = of_type(chat.send(tab1, msg("hello", "cid-00000001")), "ack")[0]
+    chat.send(tab1, msg("hello", "cid-00000001"))  # a retry
+    _, tab2 = chat.connect(chat.visitor_token(token=session["token"])["body"]["token"], SHOP)
+    real, calls = service._open_dialog_id, []
+    monkeypatch.setattr(service, "_open_dialog_id",
+                        lambda v: None if not calls.append(1) and len(calls) == 1 else real(v))
+    chat.send(tab2, msg("racing tab", "cid-00000002"))  # loses the race for a new dialog
+    monkeypatch.undo()
+    _, op = operator(chat)
+    chat.send(op, {"type": "subscribe"})
+    chat.send(op, {"type": "history", "dialog_id": ack["dialog_id"], "after_seq": 0})
+    chat.send(op, msg("hi there", "cid-00000003", dialog_id=ack["dialog_id"]))
+    monkeypatch.setattr(access, "_connections", access._ConnectionCache())  # a cold container
+    chat.send(tab1, {"type": "typing", "text": "and"})
+    chat.disconnect(tab2)
+    chat.disconnect(op)
+
+
+def test_policy_allows_every_call_the_code_makes(recorded):
+    statements = _statements()
+    denied = sorted(f"{c.action} {c.resource}" for c in recorded
+                    if not any(_allows(s, c) for s in statements))
+    assert not denied, "calls the deployed functions would be refused:\n" + "\n".join(denied)
+
+
+def test_policy_grants_nothing_the_code_does_not_use(recorded):
+    unused = []
+    for statement in _data_statements():
+        for action in statement["Action"]:
+            for resource in statement["Resource"]:
+                if not any(fnmatch.fnmatchcase(c.action.lower(), action.lower())
+                           and fnmatch.fnmatchcase(c.resource, resource) for c in recorded):
+                    unused.append(f"{action} {resource}")
+    assert not unused, "grants no recorded call used:\n" + "\n".join(unused)
+
+
+def test_data_grants_name_their_tables_and_actions():
+    for statement in _data_statements():
+        assert all("*" not in action for action in statement["Action"]), statement
+        for resource in statement["Resource"]:
+            assert "*" not in resource or resource.endswith("/@connections/*"), resource
+
+
+def test_recorder_sees_a_call_the_policy_would_refuse():
+    """The check above can fail: a call to a table the policy does not name is refused."""
+    stray = iam_recorder.to_iam("dynamodb", "Scan", {"TableName": "parley-test-messages"}, "")
+    assert not any(_allows(s, stray[0]) for s in _statements())
