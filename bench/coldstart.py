@@ -20,9 +20,10 @@ PROBE = "import time; t=time.perf_counter(); {stmt}; print(time.perf_counter()-t
 ENV = {"PARLEY_SECRET": "bench", "AWS_DEFAULT_REGION": "us-east-1", "PARLEY_STAGE": "bench"}
 
 
-def measure(stmt: str) -> float:
-    env = os.environ | ENV
-    out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt)], cwd=ROOT, env=env,
+def measure(stmt: str, cwd: Path = ROOT, extra_env: dict[str, str] | None = None) -> float:
+    """Milliseconds ``stmt`` takes in a fresh interpreter (run in ``cwd``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")} | ENV | (extra_env or {})
+    out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt)], cwd=cwd, env=env,
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip()) * 1000
 

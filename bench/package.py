@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -20,20 +18,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from coldstart import measure  # noqa: E402
 from infra.cloud.build import build  # noqa: E402
 
-PROBE = ("import time, sys; t = time.perf_counter(); import app; took = time.perf_counter() - t; "
-         "assert app.__file__.startswith(sys.argv[1]); import pynamodb; assert pynamodb.__file__.startswith(sys.argv[1]); "
-         "print(took)")
-ENV = {"PARLEY_SECRET": "bench", "AWS_DEFAULT_REGION": "us-east-1", "PARLEY_STAGE": "bench"}
+# Imports `app` and checks that it, and a vendored package, came from the unpacked files.
+FROM_PACKAGE = ("import app, pynamodb; assert app.__file__.startswith({d!r}) and "
+                "pynamodb.__file__.startswith({d!r})")
 
 
 def import_ms(unpacked: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")} | ENV
-    env["PYTHONPATH"] = str(unpacked)
-    out = subprocess.run([sys.executable, "-c", PROBE, str(unpacked)], cwd=unpacked, env=env,
-                         capture_output=True, text=True, check=True)
-    return float(out.stdout.strip()) * 1000
+    return measure(FROM_PACKAGE.format(d=str(unpacked)), cwd=unpacked, extra_env={"PYTHONPATH": str(unpacked)})
 
 
 def main() -> None:

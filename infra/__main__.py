@@ -86,21 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "package":
             return _package(args)
-        from infra.cloud import deploy as steps
+        from infra.cloud import deploy, destroy, report
 
         options = _options(args)
         aws = Aws(options.region, args.endpoint_url, args.poll_seconds)
         if args.command == "destroy":
-            steps.destroy(options, aws, args.keep_data, _say)
+            destroy.destroy(options, aws, args.keep_data, _say)
             return 0
-        request = steps.Deployment(
+        request = deploy.Deployment(
             options=options, operator_email=args.operator_email, operator_name=args.operator_name,
             site_id=args.site_id, site_name=args.site_name,
             shop_origins=tuple(args.shop_origins) if args.shop_origins else None,
             reset_password=args.reset_password, dry_run=args.dry_run)
-        summary = steps.deploy(request, aws, _say)
+        summary = deploy.deploy(request, aws, _say)
         if summary is not None:
-            for line in steps.summary_lines(request, summary):
+            for line in report.summary_lines(options, request.operator_email, request.site_id, summary):
                 _say(line)
         return 0
     except (DeployError, OptionError, BuildError) as exc:

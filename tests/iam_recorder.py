@@ -6,15 +6,14 @@ on the stack: what tests or the harness call directly is not the Lambda's doing.
 """
 from __future__ import annotations
 
-import functools
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
-import botocore.client
+from infra.local.metrics import observe_api_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 _LAMBDA_CODE = (str(ROOT / "chalicelib") + "/", str(ROOT / "app.py"))
@@ -44,29 +43,20 @@ class Recorder:
 
 
 RECORDER = Recorder()
-_installed = False
 
 
 def install(recorder: Recorder = RECORDER) -> None:
-    """Wrap botocore's single exit point once; every client (boto3's, PynamoDB's) goes through it."""
-    global _installed
-    if _installed:
-        return
-    original: Callable[..., Any] = botocore.client.BaseClient._make_api_call
-
-    @functools.wraps(original)
-    def recording(self: Any, operation_name: str, api_params: Any) -> Any:
+    """Records, from now on, the calls that Lambda code makes through any client (boto3's, PynamoDB's)."""
+    def record(client: Any, operation: str, params: Any) -> None:
         if _called_by_lambda_code():
-            recorder.add(to_iam(self.meta.service_model.service_name, operation_name, api_params,
-                                self.meta.endpoint_url))
-        return original(self, operation_name, api_params)
+            recorder.add(to_iam(client.meta.service_model.service_name, operation, params,
+                                client.meta.endpoint_url))
 
-    botocore.client.BaseClient._make_api_call = recording  # type: ignore[method-assign]
-    _installed = True
+    observe_api_calls("iam-recorder", record)
 
 
 def _called_by_lambda_code() -> bool:
-    frame = sys._getframe(2)
+    frame = sys._getframe(3)
     found = False
     while frame is not None:
         filename = frame.f_code.co_filename

@@ -8,11 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
 
 from infra.cloud import policy, sam
-from infra.cloud.template import Options, build_template
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"

@@ -130,7 +130,7 @@ def ses_account():
     from moto import mock_aws
 
     from infra.cloud.aws import Aws
-    from infra.cloud.deploy import Names
+    from infra.cloud.stage import Names
 
     with mock_aws():
         cloud = Aws(REGION)
@@ -138,7 +138,8 @@ def ses_account():
 
 
 def test_parley_joins_an_active_rule_set_without_touching_its_rules(ses_account):
-    from infra.cloud.deploy import _delete_rule_set_if_empty, _receipt_rule_set
+    from infra.cloud.deploy import _receipt_rule_set
+    from infra.cloud.destroy import _delete_rule_set_if_empty
 
     cloud, names = ses_account
     ses = cloud.client("ses")
@@ -154,7 +155,8 @@ def test_parley_joins_an_active_rule_set_without_touching_its_rules(ses_account)
 
 
 def test_without_an_active_rule_set_parley_makes_one_and_removes_it_on_destroy(ses_account):
-    from infra.cloud.deploy import _delete_rule_set_if_empty, _receipt_rule_set
+    from infra.cloud.deploy import _receipt_rule_set
+    from infra.cloud.destroy import _delete_rule_set_if_empty
 
     cloud, names = ses_account
     ses = cloud.client("ses")
@@ -165,3 +167,27 @@ def test_without_an_active_rule_set_parley_makes_one_and_removes_it_on_destroy(s
     _delete_rule_set_if_empty(cloud, "parley-prod", print)
     assert "Metadata" not in ses.describe_active_receipt_rule_set()
     assert ses.list_receipt_rule_sets()["RuleSets"] == []
+
+
+def test_a_failed_first_deploy_is_cleared_but_data_never_is(ses_account):
+    from infra.cloud.aws import DeployError
+    from infra.cloud.destroy import remove_failed_first
+
+    cloud, names = ses_account
+    options = names.options
+    stack = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+    ddb = cloud.client("dynamodb")
+    for name in ("sites", "messages"):
+        ddb.create_table(TableName=f"parley-prod-{name}", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+    ddb.put_item(TableName="parley-prod-messages", Item={"k": {"S": "a message someone wrote"}})
+    cloud.client("cloudformation").create_stack(StackName=options.stack_name, TemplateBody=stack)
+    with pytest.raises(DeployError, match="parley-prod-messages hold data"):
+        remove_failed_first(cloud, names, options, print)
+    assert len(ddb.list_tables()["TableNames"]) == 2  # nothing deleted
+
+    ddb.delete_item(TableName="parley-prod-messages", Key={"k": {"S": "a message someone wrote"}})
+    cloud.client("cloudformation").create_stack(StackName=options.stack_name, TemplateBody=stack)
+    remove_failed_first(cloud, names, options, print)
+    assert ddb.list_tables()["TableNames"] == []

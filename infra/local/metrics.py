@@ -56,20 +56,27 @@ class Metrics:
 
 
 METRICS = Metrics()
-_INSTALLED = False
+ApiCallObserver = Callable[[Any, str, Any], None]  # (client, operation name, parameters)
+_observers: dict[str, ApiCallObserver] = {}
+
+
+def observe_api_calls(name: str, observer: ApiCallObserver) -> None:
+    """Calls ``observer`` before every AWS API call in this process: pynamodb and boto3 both end
+    in ``botocore.client.BaseClient._make_api_call``, which is wrapped once. One observer per name."""
+    if not _observers:
+        original: Callable[..., Any] = botocore.client.BaseClient._make_api_call
+
+        @functools.wraps(original)
+        def observed(self: Any, operation_name: str, api_params: Any) -> Any:
+            for notify in list(_observers.values()):
+                notify(self, operation_name, api_params)
+            return original(self, operation_name, api_params)
+
+        botocore.client.BaseClient._make_api_call = observed  # type: ignore[method-assign]
+    _observers[name] = observer
 
 
 def install_botocore_counter(metrics: Metrics = METRICS) -> None:
-    """Wrap ``BaseClient._make_api_call`` once so every AWS call is counted."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    original: Callable[..., Any] = botocore.client.BaseClient._make_api_call
-
-    @functools.wraps(original)
-    def counted(self: Any, operation_name: str, api_params: Any) -> Any:
-        metrics.record_aws_call(self.meta.service_model.service_name, operation_name)
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
-    _INSTALLED = True
+    """Counts every AWS call in ``metrics``."""
+    observe_api_calls("metrics", lambda client, operation, _params: metrics.record_aws_call(
+        client.meta.service_model.service_name, operation))
