@@ -143,6 +143,7 @@ def test_a_preflight_mock_integration_is_refused_not_dropped():
 
 @pytest.mark.parametrize("args, message", [
     (["--stage", "Prod!"], "--stage"),
+    (["--region", "mars"], "--region"),
     (["--domain", "not a domain"], "--domain"),
     (["--shop-origin", "https://shop.example/path", "--operator-email", "a@b.co"], "--shop-origin"),
     (["--operator-email", "nobody"], "--operator-email"),

@@ -14,6 +14,7 @@ API_HANDLER_ID = "APIHandler"
 REST_THROTTLE = sam.Throttle(rate=50, burst=100)        # requests/s per stage, all callers
 WEBSOCKET_THROTTLE = sam.Throttle(rate=100, burst=200)  # frames/s per stage
 _STAGE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _DOMAIN = re.compile(r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -31,6 +32,8 @@ class Options:
     def __post_init__(self) -> None:
         if not _STAGE.match(self.stage):
             raise OptionError("--stage: 1-16 lowercase letters and digits, starting with a letter")
+        if not _REGION.match(self.region):
+            raise OptionError(f"--region: {self.region!r} is not an AWS region like eu-west-1")
         for flag, value in (("--domain", self.domain), ("--inbound-domain", self.inbound_domain)):
             if value is not None and not _DOMAIN.match(value):
                 raise OptionError(f"{flag}: {value!r} is not a domain name like support.example.com")
