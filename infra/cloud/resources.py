@@ -44,7 +44,7 @@ def _index(index: dict[str, Any]) -> dict[str, Any]:
             "Projection": index["projection"]}
 
 
-def data_bucket(bucket_name: dict[str, Any]) -> dict[str, Any]:
+def data_bucket(bucket_name: Any) -> dict[str, Any]:
     """Files and raw inbound mail: private, encrypted, raw mail expiring, presigned uploads allowed."""
     return {
         "Type": "AWS::S3::Bucket",

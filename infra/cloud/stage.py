@@ -23,7 +23,7 @@ class Names:
 
     @property
     def data_bucket(self) -> str:
-        return f"{self.options.table_prefix}-data-{self.account}-{self.options.region}"
+        return self.options.data_bucket(self.account, self.options.region)
 
     @property
     def secret_parameter(self) -> str:

@@ -2,7 +2,6 @@
 merged with Parley's tables, bucket, inbound mail, custom domain, role and outputs."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -58,15 +57,14 @@ class Options:
     def receipt_rule_name(self) -> str:
         return f"parley-{self.stage}-inbound"
 
+    def data_bucket(self, account: str, region: str) -> str:
+        """The files and inbound mail bucket (names are global: account and region keep it unique)."""
+        return f"{self.table_prefix}-data-{account}-{region}"
+
 
 def _models() -> dict[str, Any]:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # PynamoDB's Meta reads a region
     from chalicelib.storage.models import TABLES, TIME_TO_LIVE
     return {name: (model, TIME_TO_LIVE.get(name)) for name, model in TABLES.items()}
-
-
-def _text(value: Any) -> str:
-    return value["Fn::Sub"] if isinstance(value, dict) else value
 
 
 def table_names(options: Options) -> list[str]:
@@ -80,16 +78,17 @@ def _sub(text: str) -> Any:
 EXECUTE_API_HOST = "${%s}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 
 
-def _urls(options: Options) -> dict[str, dict[str, str]]:
+def _urls(options: Options) -> dict[str, str]:
+    """Fn::Sub texts: the public base URL, the websocket URL and management endpoint, and the
+    console's origins."""
     rest_host = EXECUTE_API_HOST % "RestAPI"
     ws_host = EXECUTE_API_HOST % "WebsocketAPI"
-    base = f"https://{options.domain}" if options.domain else f"https://{rest_host}/api"
+    domain_origin = [f"https://{options.domain}"] if options.domain else []
     return {
-        "base": _sub(base),
-        "ws_url": _sub(f"wss://{options.ws_domain}" if options.ws_domain else f"wss://{ws_host}/api"),
-        "ws_endpoint": _sub(f"https://{ws_host}/{policy.WS_STAGE}"),
-        "console_origins": _sub(",".join([f"https://{rest_host}"] + ([f"https://{options.domain}"]
-                                                                       if options.domain else []))),
+        "base": domain_origin[0] if domain_origin else f"https://{rest_host}/api",
+        "ws_url": f"wss://{options.ws_domain}" if options.ws_domain else f"wss://{ws_host}/api",
+        "ws_endpoint": f"https://{ws_host}/{policy.WS_STAGE}",
+        "console_origins": ",".join([f"https://{rest_host}", *domain_origin]),
     }
 
 
@@ -99,10 +98,9 @@ def _environment(options: Options) -> tuple[dict[str, Any], dict[str, dict[str, 
         "PARLEY_STAGE": options.stage,
         "PARLEY_TABLE_PREFIX": options.table_prefix,
         "PARLEY_SECRET": {"Ref": "ParleySecret"},
-        "PARLEY_WS_ENDPOINT": urls["ws_endpoint"],
-        "PARLEY_WS_URL": urls["ws_url"],
-        "PARLEY_CONSOLE_ORIGINS": urls["console_origins"],
-        "PARLEY_DATA_BUCKET": {"Ref": "DataBucket"},
+        "PARLEY_WS_ENDPOINT": _sub(urls["ws_endpoint"]),
+        "PARLEY_WS_URL": _sub(urls["ws_url"]),
+        "PARLEY_CONSOLE_ORIGINS": _sub(urls["console_origins"]),
         "POWERTOOLS_SERVICE_NAME": "parley",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
@@ -148,11 +146,10 @@ def _find_function(template: dict[str, Any], handler: str) -> str:
 
 def _outputs(options: Options, template: dict[str, Any]) -> dict[str, Any]:
     urls = _urls(options)
-    base = _text(urls["base"])
     outputs: dict[str, Any] = {
-        "ConsoleUrl": {"Value": _sub(f"{base}/console/index.html")},
-        "WidgetUrl": {"Value": _sub(f"{base}/widget/parley.js")},
-        "WebsocketUrl": {"Value": urls["ws_url"]},
+        "ConsoleUrl": {"Value": _sub(f"{urls['base']}/console/index.html")},
+        "WidgetUrl": {"Value": _sub(f"{urls['base']}/widget/parley.js")},
+        "WebsocketUrl": {"Value": _sub(urls["ws_url"])},
         "DataBucketName": {"Value": {"Ref": "DataBucket"}},
         "TablePrefix": {"Value": options.table_prefix},
         "TableNames": {"Value": ",".join(table_names(options))},
@@ -187,8 +184,7 @@ def build_template(chalice_sam: dict[str, Any], options: Options) -> dict[str, A
     res["FunctionRole"] = _function_role(options)
     for name, (model, ttl) in _models().items():
         res[resources.logical_table_id(name)] = resources.table(model, f"{options.table_prefix}-{name}", ttl)
-    res["DataBucket"] = resources.data_bucket(
-        _sub(f"{options.table_prefix}-data-${{AWS::AccountId}}-${{AWS::Region}}"))
+    res["DataBucket"] = resources.data_bucket(_sub(options.data_bucket("${AWS::AccountId}", "${AWS::Region}")))
     rule_set_arn = _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
                         "receipt-rule-set/${ReceiptRuleSetName}:receipt-rule/" + options.receipt_rule_name)
     res["DataBucketPolicy"] = resources.data_bucket_policy(bool(options.inbound_domain), rule_set_arn)
