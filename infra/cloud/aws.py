@@ -94,14 +94,10 @@ def create_change_set(aws: Aws, stack_name: str, template: dict[str, Any], param
                       stack_tags: dict[str, str], kind: str, template_url: Callable[[str], str]) -> ChangeSet:
     """Creates a change set (the plan of a dry run) and waits until CloudFormation has computed it."""
     cfn = aws.client("cloudformation")
-    source = _template_source(template, template_url)
     name = "parley-" + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
     try:
-        cfn.create_change_set(
-            StackName=stack_name, ChangeSetName=name, ChangeSetType=kind, **source,
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_IAM"], Tags=[{"Key": k, "Value": v} for k, v in stack_tags.items()],
-        )
+        cfn.create_change_set(ChangeSetName=name, ChangeSetType=kind,
+                              **_stack_request(stack_name, template, parameters, stack_tags, template_url))
     except ClientError as exc:
         if "No updates are to be performed" in str(exc):
             return ChangeSet(stack_name, name, kind, (), created=False)
@@ -139,11 +135,7 @@ def apply(aws: Aws, stack_name: str, template: dict[str, Any], parameters: dict[
           stack_tags: dict[str, str], create: bool, template_url: Callable[[str], str], say: Printer) -> bool:
     """Creates or updates the stack, printing its events; False when there was nothing to update."""
     cfn = aws.client("cloudformation")
-    request = {
-        "StackName": stack_name, **_template_source(template, template_url),
-        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        "Capabilities": ["CAPABILITY_IAM"], "Tags": [{"Key": k, "Value": v} for k, v in stack_tags.items()],
-    }
+    request = _stack_request(stack_name, template, parameters, stack_tags, template_url)
     if create:
         stack_id = cfn.create_stack(**request)["StackId"]
         follow(aws, stack_id, say, since=None)
@@ -159,9 +151,17 @@ def apply(aws: Aws, stack_name: str, template: dict[str, Any], parameters: dict[
     return True
 
 
-def _template_source(template: dict[str, Any], template_url: Callable[[str], str]) -> dict[str, str]:
+def _stack_request(stack_name: str, template: dict[str, Any], parameters: dict[str, str],
+                   stack_tags: dict[str, str], template_url: Callable[[str], str]) -> dict[str, Any]:
+    """What create_stack, update_stack and create_change_set share; a template over
+    CloudFormation's inline limit goes through S3 (``template_url`` uploads it)."""
     body = json.dumps(template, separators=(",", ":"))
-    return {"TemplateBody": body} if len(body) <= TEMPLATE_BODY_LIMIT else {"TemplateURL": template_url(body)}
+    source = {"TemplateBody": body} if len(body) <= TEMPLATE_BODY_LIMIT else {"TemplateURL": template_url(body)}
+    return {
+        "StackName": stack_name, **source,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": ["CAPABILITY_IAM"], "Tags": [{"Key": k, "Value": v} for k, v in stack_tags.items()],
+    }
 
 
 def delete(aws: Aws, stack_name: str, say: Printer) -> None:
@@ -191,7 +191,7 @@ def follow(aws: Aws, stack_name: str, say: Printer, since: str | None) -> dict[s
         since = events[0]["EventId"] if events else since
         found = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
         status = found["StackStatus"]
-        if status.endswith(_DONE) and not status.endswith("_IN_PROGRESS"):
+        if status.endswith(_DONE):
             break
         time.sleep(aws.poll_seconds)
     if "ROLLBACK" in status or status.endswith("_FAILED"):

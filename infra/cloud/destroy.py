@@ -65,22 +65,22 @@ def _delete_bucket(aws: Aws, bucket: str, prefix: str, say: Printer, remove_buck
 
 
 def _delete_artifacts(aws: Aws, names: Names, options: Options, say: Printer) -> None:
+    """This stage's packages; then the bucket, unless another stage's packages remain in it
+    (templates are only read while a stack changes, so they do not hold it)."""
     _delete_bucket(aws, names.artifacts_bucket, f"{options.stage}/", say, remove_bucket=False)
-    s3 = aws.client("s3")
-    try:
-        left = s3.list_objects_v2(Bucket=names.artifacts_bucket, MaxKeys=1).get("KeyCount", 0)
-    except ClientError as exc:
-        if cloud.error_code(exc) == "NoSuchBucket":
-            return
-        raise
-    if not left or _only_templates(aws, names):
+    if all(key.startswith("templates/") for key in _keys(aws, names.artifacts_bucket)):
         _delete_bucket(aws, names.artifacts_bucket, "", say, remove_bucket=True)
 
 
-def _only_templates(aws: Aws, names: Names) -> bool:
-    """Other stages keep packages under their own prefix; templates alone are disposable."""
-    page = aws.client("s3").list_objects_v2(Bucket=names.artifacts_bucket)
-    return all(obj["Key"].startswith("templates/") for obj in page.get("Contents", []))
+def _keys(aws: Aws, bucket: str, most: int = 1000) -> list[str]:
+    """Up to ``most`` object keys; none when the bucket does not exist."""
+    try:
+        page = aws.client("s3").list_objects_v2(Bucket=bucket, MaxKeys=most)
+    except ClientError as exc:
+        if cloud.error_code(exc) == "NoSuchBucket":
+            return []
+        raise
+    return [obj["Key"] for obj in page.get("Contents", [])]
 
 
 def _delete_rule_set_if_empty(aws: Aws, rule_set: str, say: Printer) -> None:
@@ -108,18 +108,9 @@ def remove_failed_first(aws: Aws, names: Names, options: Options, say: Printer) 
     ddb = aws.client("dynamodb")
     tables = existing_tables(aws, options)
     holding = [t for t in tables if ddb.scan(TableName=t, Limit=1, Select="COUNT")["Count"]]
-    if holding or _bucket_has_objects(aws, names.data_bucket):
+    if holding or _keys(aws, names.data_bucket, most=1):
         raise DeployError(f"{', '.join(holding) or names.data_bucket} hold data although the stack "
                           "failed to create; back it up and remove it, then deploy again")
     for table in tables:
         ddb.delete_table(TableName=table)
     _delete_bucket(aws, names.data_bucket, "", say, remove_bucket=True)
-
-
-def _bucket_has_objects(aws: Aws, bucket: str) -> bool:
-    try:
-        return bool(aws.client("s3").list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount", 0))
-    except ClientError as exc:
-        if cloud.error_code(exc) == "NoSuchBucket":
-            return False
-        raise
