@@ -11,7 +11,6 @@ The local stack is `python -m infra.local` (README: `python3 dev.py run`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -19,8 +18,8 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from infra.cloud.aws import Aws, DeployError
-from infra.cloud.build import BuildError, build
-from infra.cloud.template import OptionError, Options, build_template
+from infra.cloud.build import BuildError
+from infra.cloud.template import OptionError, Options
 
 
 def _say(line: str) -> None:
@@ -68,26 +67,15 @@ def _options(args: argparse.Namespace) -> Options:
     return Options(stage=args.stage, region=region, domain=domain, inbound_domain=inbound)
 
 
-def _package(args: argparse.Namespace) -> int:
-    options = _options(args)
-    package = build(args.outdir, options.stage, options.region)
-    template = build_template(package.sam, options)
-    path = args.outdir / "parley.template.json"
-    path.write_text(json.dumps(template, indent=2))
-    _say(f"{path}  ({len(template['Resources'])} resources)")
-    _say(f"{package.zip_path}  ({package.zip_bytes / 1e6:.2f} MB zipped, "
-         f"{package.unzipped_bytes() / 1e6:.2f} MB unpacked)")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "package":
-            return _package(args)
         from infra.cloud import deploy, destroy, report
 
         options = _options(args)
+        if args.command == "package":
+            deploy.package(options, args.outdir, _say)
+            return 0
         aws = Aws(options.region, args.endpoint_url, args.poll_seconds)
         if args.command == "destroy":
             destroy.destroy(options, aws, args.keep_data, _say)

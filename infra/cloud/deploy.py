@@ -68,8 +68,8 @@ def deploy(request: Deployment, aws: Aws, say: Printer) -> Summary | None:
         _refuse_leftover_data(aws, options)
     if first and not request.operator_email:
         raise DeployError("the first deploy needs --operator-email (the first operator's sign-in)")
-    package, template = _package(options, say)
-    parameters, stack_tags = _stack_inputs(request, aws, names, existing, package, say)
+    built, template = package(options, BUILD_DIR / options.stage, say)
+    parameters, stack_tags = _stack_inputs(request, aws, names, existing, built, say)
     upload = lambda body: _upload_template(aws, names, body)  # noqa: E731
     if request.dry_run:
         _print_plan(aws, options, template, parameters, stack_tags, first, failed_first, upload, say)
@@ -81,19 +81,21 @@ def deploy(request: Deployment, aws: Aws, say: Printer) -> Summary | None:
     if not cloud.apply(aws, options.stack_name, template, parameters, stack_tags, first, upload, say):
         say("  the stack is up to date")
     summary = Summary(outputs=cloud.outputs(cloud.stack(aws, options.stack_name)),
-                      package_bytes=package.zip_bytes, unpacked_bytes=package.unzipped_bytes())
+                      package_bytes=built.zip_bytes, unpacked_bytes=built.unzipped_bytes())
     _bootstrap(request, aws, summary, say)
     return summary
 
 
-def _package(options: Options, say: Printer) -> tuple[Build, dict[str, Any]]:
+def package(options: Options, outdir: Path, say: Printer) -> tuple[Build, dict[str, Any]]:
+    """Writes ``deployment.zip`` and ``parley.template.json`` into ``outdir``; no AWS call."""
     say(f"Packaging Parley for stage {options.stage} in {options.region} ...")
-    outdir = BUILD_DIR / options.stage
     package = build(outdir, options.stage, options.region)
     template = build_template(package.sam, options)
-    (outdir / "parley.template.json").write_text(json.dumps(template, indent=2))
-    say(f"  deployment.zip: {package.zip_bytes / 1e6:.2f} MB zipped, "
-        f"{package.unzipped_bytes() / 1e6:.2f} MB unpacked; template: {outdir / 'parley.template.json'}")
+    path = outdir / "parley.template.json"
+    path.write_text(json.dumps(template, indent=2))
+    say(f"  {package.zip_path}: {package.zip_bytes / 1e6:.2f} MB zipped, "
+        f"{package.unzipped_bytes() / 1e6:.2f} MB unpacked")
+    say(f"  {path}: {len(template['Resources'])} resources")
     return package, template
 
 
