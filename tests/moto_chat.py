@@ -41,10 +41,11 @@ class MotoChat:
     def operator_token(self, email: str = "ann@demo.shop", password: str = "pw-ann-123") -> dict:
         return self.rest("POST", "/api/operator/login", {"email": email, "password": password}, CONSOLE)
 
-    def rest(self, method: str, path: str, body: Any, origin: str = SHOP) -> dict:
+    def rest(self, method: str, path: str, body: Any, origin: str = SHOP,
+             content_type: str = "application/json") -> dict:
         event = {
             "resource": path, "path": path, "httpMethod": method,
-            "headers": {"content-type": "application/json", "origin": origin, "host": "api.example"},
+            "headers": {"content-type": content_type, "origin": origin, "host": "api.example"},
             "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
             "pathParameters": None,
             "stageVariables": None, "isBase64Encoded": False,
@@ -53,7 +54,8 @@ class MotoChat:
                                "identity": {"sourceIp": "127.0.0.1"}},
         }
         response = self.app.app(event, None)
-        return {"status": response["statusCode"], "body": json.loads(response["body"] or "null")}
+        return {"status": response["statusCode"], "body": json.loads(response["body"] or "null"),
+                "headers": response.get("headers", {})}
 
     # --- websocket -----------------------------------------------------------------------
     def connect(self, token: str | None, origin: str = SHOP, version: str = "1") -> tuple[int, str]:

@@ -34,6 +34,20 @@ def of_type(frames, kind):
     return [f for f in frames if f["type"] == kind]
 
 
+def lose_the_next_dialog_race(monkeypatch):
+    """The next tab to look for its visitor's open dialog finds none, as when it looked just
+    before another tab claimed one; later looks see the truth."""
+    from chalicelib import chat as service
+
+    real, looked = service._open_dialog_id, []
+
+    def stale_once(visitor_id):
+        looked.append(visitor_id)
+        return None if len(looked) == 1 else real(visitor_id)
+
+    monkeypatch.setattr(service, "_open_dialog_id", stale_once)
+
+
 def test_visitor_message_reaches_all_its_tabs_and_every_operator(chat):
     session, tab1 = visitor(chat)
     status, tab2 = chat.connect(session["token"], SHOP)
@@ -204,15 +218,10 @@ def test_a_disconnected_connection_is_forgotten(chat):
 
 
 def test_two_tabs_starting_a_dialog_at_once_end_in_one_dialog(chat, monkeypatch):
-    from chalicelib import chat as service
-
     session, tab1 = visitor(chat)
     _, tab2 = chat.connect(session["token"], SHOP)
     first = of_type(chat.send(tab1, msg("from tab one", "cid-00000001")), "ack")[0]
-    # Tab two looked for an open dialog before tab one claimed it, so it starts its own.
-    real, calls = service._open_dialog_id, []
-    monkeypatch.setattr(service, "_open_dialog_id",
-                        lambda visitor_id: None if not calls.append(1) and len(calls) == 1 else real(visitor_id))
+    lose_the_next_dialog_race(monkeypatch)  # tab two starts its own dialog, and loses the claim
     second = of_type(chat.send(tab2, msg("from tab two", "cid-00000002")), "ack")[0]
 
     assert second["dialog_id"] == first["dialog_id"] and second["seq"] == 2
@@ -222,16 +231,9 @@ def test_two_tabs_starting_a_dialog_at_once_end_in_one_dialog(chat, monkeypatch)
 
 
 def test_widget_posts_text_plain_and_reads_the_answer_cross_origin(chat):
-    answer = chat.app.app({
-        "resource": "/api/visitor/session", "path": "/api/visitor/session", "httpMethod": "POST",
-        "headers": {"content-type": "text/plain;charset=UTF-8", "origin": SHOP},
-        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": None, "stageVariables": None, "isBase64Encoded": False,
-        "body": json.dumps({"site_id": "demo"}),
-        "requestContext": {"resourcePath": "/api/visitor/session", "httpMethod": "POST", "stage": "test",
-                           "identity": {"sourceIp": "127.0.0.1"}},
-    }, None)
-    assert answer["statusCode"] == 200 and json.loads(answer["body"])["token"]
+    answer = chat.rest("POST", "/api/visitor/session", {"site_id": "demo"},
+                       content_type="text/plain;charset=UTF-8")
+    assert answer["status"] == 200 and answer["body"]["token"]
     assert answer["headers"]["Access-Control-Allow-Origin"] == SHOP
 
 

@@ -17,7 +17,7 @@ from infra.cloud import policy
 from tests import iam_recorder
 from tests.iam_recorder import ACCOUNT, REGION, Call
 from tests.moto_chat import SHOP
-from tests.test_chat import msg, of_type, operator, visitor
+from tests.test_chat import lose_the_next_dialog_race, msg, of_type, operator, visitor
 
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
           "WebsocketAPI": "WEBSOCKET_API"}
@@ -70,7 +70,6 @@ def monkeypatch_module():
 
 
 def _representative_chat(chat, monkeypatch) -> None:
-    from chalicelib import chat as service
     from chalicelib.storage import access
 
     session, tab1 = visitor(chat)
@@ -78,9 +77,7 @@ def _representative_chat(chat, monkeypatch) -> None:
     ack = of_type(chat.send(tab1, msg("hello", "cid-00000001")), "ack")[0]
     chat.send(tab1, msg("hello", "cid-00000001"))  # a retry
     _, tab2 = chat.connect(chat.visitor_token(token=session["token"])["body"]["token"], SHOP)
-    real, calls = service._open_dialog_id, []
-    monkeypatch.setattr(service, "_open_dialog_id",
-                        lambda v: None if not calls.append(1) and len(calls) == 1 else real(v))
+    lose_the_next_dialog_race(monkeypatch)
     chat.send(tab2, msg("racing tab", "cid-00000002"))  # loses the race for a new dialog
     monkeypatch.undo()
     _, op = operator(chat)
