@@ -55,7 +55,8 @@ def visitor_session() -> Any:
     origin = app.current_request.headers.get("origin", "")
     cors = sessions.cors_headers(origin)
     try:
-        return Response(sessions.visitor_session(_json_body(), origin), headers=cors)
+        user_agent = app.current_request.headers.get("user-agent", "")
+        return Response(sessions.visitor_session(_json_body(), origin, user_agent), headers=cors)
     except ParleyError as exc:
         return _error_response(exc, cors)
 

@@ -13,7 +13,8 @@ from chalicelib.storage.models import ALL_MODELS, TIME_TO_LIVE, Operator, Site
 
 
 def create_tables() -> None:
-    """Creates every table that does not exist yet, and turns TTL on where the models ask."""
+    """Creates every table that does not exist yet, turns TTL on where the models ask, and
+    makes the data bucket (local mode and tests; on AWS the deploy template does all this)."""
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(wait=True)
@@ -23,6 +24,11 @@ def create_tables() -> None:
             TableName=settings.table_name(table),
             TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
         )
+    s3 = boto3.client("s3", region_name=settings.region, endpoint_url=settings.aws_endpoint)
+    try:
+        s3.create_bucket(Bucket=settings.data_bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
 
 
 def seed_demo(allowed_origins: list[str], operator_email: str, operator_password: str,

@@ -11,14 +11,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import dialogs, protocol
+from chalicelib import dialogs, files, protocol, visitors, workspace
 from chalicelib.auth import read_token
 from chalicelib.clock import new_id, now_ms, now_s
 from chalicelib.config import settings
 from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound, ParleyError, Unauthorized
-from chalicelib.storage import access
-from chalicelib.storage.models import Connection, Dialog, Message
+from chalicelib.storage import access, blobs
+from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message
 
 logger = Logger(service="parley", child=True)
 CONNECTION_TTL_S = 3 * 3600  # API Gateway closes a websocket after 2 hours at the latest
@@ -113,22 +113,32 @@ def _forget(gone: set[str]) -> None:
 
 def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id)
-    reply: dict[str, Any] = {"type": "history", "dialog_id": dialog_id, "messages": [], "more": False}
+    reply: dict[str, Any] = {"type": "history", "dialog_id": dialog_id, "messages": [], "more": False,
+                             "next_after": frame.after_seq}
     if dialog_id:
         if access.add_visitor_connection(dialog_id, conn.subject_id, conn.connection_id) is None:
             raise NotFound("dialog not found")
         if conn.dialog_id != dialog_id:
             access.set_connection_dialog(conn.connection_id, dialog_id)
-        reply.update(_history_page(dialog_id, frame.after_seq))
+        reply.update(history_page(dialog_id, frame.after_seq, for_visitor=True))
     outbox.add([conn.connection_id], reply)
 
 
 def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id) or _start_dialog(conn)
+    guard = (Dialog.visitor_id == conn.subject_id) & (Dialog.status == "open")
+    stored = _store_message(conn, frame, dialog_id, guard, dialogs.visitor_author(), outbox)
+    if stored is None:  # the dialog was closed: the visitor's next message opens a new one
+        dialog_id = _next_open_dialog(conn, closed=dialog_id)
+        stored = _store_message(conn, frame, dialog_id, guard, dialogs.visitor_author(), outbox)
+        if stored is None:
+            raise NotFound("dialog not found", client_id=frame.client_id)
     if conn.dialog_id != dialog_id:
         access.set_connection_dialog(conn.connection_id, dialog_id)
-    _post_message(conn, frame, dialog_id, Dialog.visitor_id == conn.subject_id,
-                  dialogs.visitor_author(), outbox)
+
+
+def _visitor_upload(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    outbox.add([conn.connection_id], _upload_answer(frame, conn.site_id, conn.subject_id))
 
 
 def _visitor_typing(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
@@ -146,17 +156,27 @@ def _open_dialog_id(visitor_id: str) -> str | None:
     return visitor.open_dialog_id if visitor else None
 
 
-def _start_dialog(conn: Connection) -> str:
+def _next_open_dialog(conn: Connection, closed: str) -> str:
+    """The visitor's open dialog once `closed` was closed: another tab's new one, or a new one."""
+    current = _open_dialog_id(conn.subject_id)
+    return current if current and current != closed else _start_dialog(conn, replacing=closed)
+
+
+def _start_dialog(conn: Connection, replacing: str | None = None) -> str:
     """Creates the visitor's dialog on its first message; two tabs racing get the same one."""
     dialog = dialogs.new_dialog(new_id("d"), conn.site_id, conn.subject_id, now_ms())
+    visitor = access.get_visitor(conn.subject_id)
+    if visitor is not None and (visitor.name or visitor.email):
+        dialog.visitor_name = visitors.display_name(visitor.visitor_id, visitor.name)
+        dialog.visitor_email = visitor.email
     tabs = set(access.channel_connections(f"vis#{conn.subject_id}")) | {conn.connection_id}
     dialog.visitor_conns = tabs
     access.put_dialog(dialog)
-    if access.claim_open_dialog(conn.subject_id, dialog.dialog_id):
+    if access.claim_open_dialog(conn.subject_id, dialog.dialog_id, replacing):
         return dialog.dialog_id
     access.delete_dialog(dialog.dialog_id)
     winner = _open_dialog_id(conn.subject_id)
-    if winner is None:
+    if winner is None or winner == replacing:
         raise NotFound("visitor not found")
     return winner
 
@@ -164,37 +184,46 @@ def _start_dialog(conn: Connection) -> str:
 # --- operator frames --------------------------------------------------------------------
 
 def _operator_subscribe(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    page, cursor = access.dialogs_in_status(conn.site_id, "open", frame.cursor, protocol.DIALOG_PAGE)
+    assignee = {"me": conn.subject_id, "none": dialogs.NOBODY}.get(frame.assignee or "", frame.assignee)
+    if assignee:
+        page, cursor = access.dialogs_of_assignee(conn.site_id, frame.status, assignee, frame.cursor,
+                                                  protocol.DIALOG_PAGE, frame.tag)
+    else:
+        page, cursor = access.dialogs_in_status(conn.site_id, frame.status, frame.cursor,
+                                                protocol.DIALOG_PAGE, frame.tag)
     outbox.add([conn.connection_id], {
-        "type": "dialogs", "dialogs": [dialogs.dialog_summary(d) for d in page], "cursor": cursor,
+        "type": "dialogs", "status": frame.status, "assignee": frame.assignee, "tag": frame.tag,
+        "dialogs": [dialogs.dialog_summary(d) for d in page], "cursor": cursor,
     })
 
 
 def _operator_history(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    dialog = _site_dialog(conn, frame.dialog_id)
+    dialog = workspace.site_dialog(conn, frame.dialog_id)
     reply = {"type": "history", "dialog_id": dialog.dialog_id}
-    reply.update(_history_page(dialog.dialog_id, frame.after_seq))
+    reply.update(history_page(dialog.dialog_id, frame.after_seq, for_visitor=False))
     outbox.add([conn.connection_id], reply)
 
 
 def _operator_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     author = dialogs.operator_author(conn.subject_id, conn.name)
-    _post_message(conn, frame, frame.dialog_id or "", Dialog.site_id == conn.site_id, author, outbox)
+    guard = (Dialog.site_id == conn.site_id) & (Dialog.status == "open")
+    if _store_message(conn, frame, frame.dialog_id or "", guard, author, outbox) is None:
+        workspace.site_dialog(conn, frame.dialog_id)  # not found unless it is the site's
+        raise Invalid("this dialog is closed; reopen it to reply", client_id=frame.client_id)
+
+
+def _operator_upload(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    dialog = workspace.site_dialog(conn, frame.dialog_id)
+    answer = _upload_answer(frame, conn.site_id, dialog.visitor_id)
+    outbox.add([conn.connection_id], answer | {"dialog_id": dialog.dialog_id})
 
 
 def _operator_typing(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    dialog = _site_dialog(conn, frame.dialog_id)
+    dialog = workspace.site_dialog(conn, frame.dialog_id)
     outbox.add(dialog.visitor_conns or (), {
         "type": "typing", "dialog_id": dialog.dialog_id,
         "author": dialogs.operator_author(conn.subject_id, conn.name),
     })
-
-
-def _site_dialog(conn: Connection, dialog_id: str | None) -> Dialog:
-    dialog = access.get_dialog(dialog_id or "")
-    if dialog is None or dialog.site_id != conn.site_id:
-        raise NotFound("dialog not found")
-    return dialog
 
 
 # --- shared -----------------------------------------------------------------------------
@@ -203,26 +232,86 @@ def _ping(conn: Connection, _frame: protocol.Frame, outbox: Outbox) -> None:
     outbox.add([conn.connection_id], {"type": "pong"})
 
 
-def _history_page(dialog_id: str, after_seq: int) -> dict[str, Any]:
+def history_page(dialog_id: str, after_seq: int, for_visitor: bool) -> dict[str, Any]:
+    """One page of a dialog after `after_seq`; a visitor's page leaves notes out (server-side:
+    a note is never in a visitor's frame). `next_after` is where the next page starts."""
     found = access.messages_after(dialog_id, after_seq, protocol.HISTORY_PAGE + 1)
     page = found[: protocol.HISTORY_PAGE]
-    return {"messages": [dialogs.message_view(m) for m in page], "more": len(found) > len(page)}
+    shown = [m for m in page if not (for_visitor and m.note)]
+    return {"messages": [message_view(m) for m in shown], "more": len(found) > len(page),
+            "next_after": int(page[-1].seq) if page else after_seq}
 
 
-def _post_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guard: Any,
-                  author: dict[str, Any], outbox: Outbox) -> None:
-    """Stores a message once (whatever the retries), acks it, and fans it out."""
+def message_view(message: Message) -> dict[str, Any]:
+    """A message's view with a fresh download link for its file."""
+    file = message.file
+    url = None
+    if file is not None:
+        url = blobs.presigned_get(file.key, file.content_type, files.disposition(file.name, file.content_type),
+                                  files.DOWNLOAD_EXPIRES_S)
+    return dialogs.message_view(message, url)
+
+
+def _upload_answer(frame: protocol.Frame, site_id: str, visitor_id: str) -> dict[str, Any]:
+    upload = frame.upload
+    assert upload is not None
+    key = files.key_for(site_id, visitor_id, new_id("f"))
+    signed = blobs.presigned_post(key, upload.content_type, files.MAX_BYTES, files.UPLOAD_EXPIRES_S)
+    return {"type": "upload", "client_id": frame.client_id, "url": signed["url"], "fields": signed["fields"],
+            "file": {"key": key, "name": upload.name}, "max_bytes": files.MAX_BYTES}
+
+
+def _attached_file(conn: Connection, ref: protocol.FileRef) -> FileAttribute:
+    """The uploaded file a message attaches, checked: the sender's to attach, there, in limits."""
+    own_folder = conn.subject_id if conn.role == "visitor" else None
+    if not files.key_allowed(ref.key, conn.site_id, own_folder):
+        raise Invalid("file is not one of this conversation's uploads")
+    stored = blobs.head(ref.key)
+    if stored is None:
+        raise Invalid("the file was not uploaded (or the upload failed); attach it again")
+    if stored.size > files.MAX_BYTES or stored.content_type not in files.CONTENT_TYPES:
+        raise Invalid("the file is over the limits")
+    return FileAttribute(key=ref.key, name=ref.name, size=stored.size, content_type=stored.content_type)
+
+
+def _store_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guard: Any,
+                   author: dict[str, Any], outbox: Outbox) -> Message | None:
+    """Stores a message once (whatever the retries), acks it, and fans it out. None when the
+    guard refuses the dialog (gone, not the sender's, or closed) and this is no retry of a
+    message already stored there."""
     text, client_id = frame.text or "", frame.client_id or ""
+    file = _attached_file(conn, frame.file) if frame.file else None
     at = now_ms()
-    dialog = access.record_message(dialog_id, guard, author, dialogs.preview(text), at)
+    preview = dialogs.message_preview(text, file.name if file else None)
+    dialog = access.record_message(dialog_id, guard, author, preview, at)
     if dialog is None:
-        raise NotFound("dialog not found", client_id=client_id)
-    message = Message(dialog_id, client_id, seq=dialog.last_seq, author=author, text=text, created_at=at)
+        return _answer_retry(conn, dialog_id, client_id, author, outbox)
+    message = Message(dialog_id, client_id, seq=dialog.last_seq, author=author, text=text, created_at=at,
+                      note=True if frame.note else None, file=file)
     duplicate = not access.insert_message(message)
     if duplicate:
         message = _stored_retry(dialog_id, client_id, author)
+    elif author["kind"] == "operator" and not frame.note and not dialog.assignee_id:
+        dialog = _assign_first_replier(dialog, author) or dialog
     outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(message.seq), duplicate))
     _fan_out(conn, dialog, message, outbox)
+    return message
+
+
+def _answer_retry(conn: Connection, dialog_id: str, client_id: str, author: dict[str, Any],
+                  outbox: Outbox) -> Message | None:
+    """A retry of a message stored before its dialog closed is acked, never stored again."""
+    stored = access.get_message(dialog_id, client_id) if dialog_id else None
+    if stored is None or not dialogs.same_author(dialogs.author_dict(stored.author), author):
+        return None
+    outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(stored.seq), True))
+    return stored
+
+
+def _assign_first_replier(dialog: Dialog, author: dict[str, Any]) -> Dialog | None:
+    """The first operator to reply in an unassigned dialog gets it (unless someone just did)."""
+    return access.change_dialog(dialog.dialog_id, dialog.site_id, int(dialog.rev or 0),
+                                dialogs.assignee_change(dialog, author["id"], author.get("name")))
 
 
 def _stored_retry(dialog_id: str, client_id: str, author: dict[str, Any]) -> Message:
@@ -234,14 +323,15 @@ def _stored_retry(dialog_id: str, client_id: str, author: dict[str, Any]) -> Mes
 
 
 def _fan_out(conn: Connection, dialog: Dialog, message: Message, outbox: Outbox) -> None:
-    """To the visitor's tabs and the site's operators. A retry is delivered again with its
-    original seq (clients drop a seq they have), so a send cut off between storing and
-    delivering still reaches everyone."""
-    visitor_tabs = set(dialog.visitor_conns or ())
-    if conn.role == "visitor":
-        visitor_tabs.add(conn.connection_id)
-    view = dialogs.message_view(message)
-    outbox.add(visitor_tabs, {"type": "message", "message": view})
+    """To the visitor's tabs (never a note) and the site's operators. A retry is delivered
+    again with its original seq (clients drop a seq they have), so a send cut off between
+    storing and delivering still reaches everyone."""
+    view = message_view(message)
+    if not message.note:
+        visitor_tabs = set(dialog.visitor_conns or ())
+        if conn.role == "visitor":
+            visitor_tabs.add(conn.connection_id)
+        outbox.add(visitor_tabs, {"type": "message", "message": view})
     operators = access.channel_connections(f"ops#{dialog.site_id}")
     outbox.add(operators, {"type": "message", "message": view, "dialog": dialogs.dialog_summary(dialog)})
 
@@ -253,9 +343,11 @@ def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str,
 
 Handler = Callable[[Connection, protocol.Frame, Outbox], None]
 _VISITOR: dict[str, Handler] = {
-    "resume": _visitor_resume, "message": _visitor_message, "typing": _visitor_typing, "ping": _ping,
+    "resume": _visitor_resume, "message": _visitor_message, "upload": _visitor_upload,
+    "typing": _visitor_typing, "ping": _ping,
 }
 _OPERATOR: dict[str, Handler] = {
     "subscribe": _operator_subscribe, "history": _operator_history, "message": _operator_message,
-    "typing": _operator_typing, "ping": _ping,
+    "upload": _operator_upload, "typing": _operator_typing, "ping": _ping,
+    **workspace.HANDLERS,
 }

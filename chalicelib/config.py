@@ -14,6 +14,7 @@ class Settings:
     stage: str = "local"
     region: str = "us-east-1"
     table_prefix: str = "parley-local"
+    data_bucket: str = "parley-local-data"  # chat files (files/...) and raw inbound mail
     secret: bytes = b""
     aws_endpoint: str | None = None
     ws_endpoint: str | None = None
@@ -29,10 +30,12 @@ class Settings:
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     stage = env.get("PARLEY_STAGE", "local")
+    table_prefix = env.get("PARLEY_TABLE_PREFIX", f"parley-{stage}")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        table_prefix=env.get("PARLEY_TABLE_PREFIX", f"parley-{stage}"),
+        table_prefix=table_prefix,
+        data_bucket=env.get("PARLEY_DATA_BUCKET") or f"{table_prefix}-data",
         secret=env.get("PARLEY_SECRET", "").encode(),
         aws_endpoint=env.get("PARLEY_AWS_ENDPOINT") or None,
         ws_endpoint=env.get("PARLEY_WS_ENDPOINT") or None,

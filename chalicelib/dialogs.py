@@ -3,13 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import files
 from chalicelib.storage.models import Dialog, Message
+from chalicelib.visitors import display_name, gravatar
 
 PREVIEW_CHARS = 140
+MAX_TAGS = 20
+NOBODY = "-"  # the assignee part of assignee_key for an unassigned dialog
 
 
 def visitor_display_name(visitor_id: str) -> str:
-    return f"Visitor {visitor_id[-4:].upper()}"
+    return display_name(visitor_id, None)
+
+
+def message_preview(text: str, file_name: str | None) -> str:
+    return preview(f"📎 {file_name} {text}" if file_name else text)
 
 
 def preview(text: str) -> str:
@@ -35,9 +43,10 @@ def author_dict(author: Any) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def message_view(message: Message) -> dict[str, Any]:
-    """A message as both visitor and operators see it (no operator-only fields exist yet)."""
-    return {
+def message_view(message: Message, file_url: str | None = None) -> dict[str, Any]:
+    """A message as its readers see it; `file_url` is the attached file's download link.
+    Notes are operator-only: callers never hand one to a visitor."""
+    view: dict[str, Any] = {
         "seq": int(message.seq),
         "client_id": message.client_id,
         "dialog_id": message.dialog_id,
@@ -45,21 +54,53 @@ def message_view(message: Message) -> dict[str, Any]:
         "author": author_dict(message.author),
         "text": message.text,
     }
+    if message.note:
+        view["note"] = True
+    if message.file is not None:
+        kind = message.file.content_type
+        view["file"] = {"name": message.file.name, "size": int(message.file.size), "content_type": kind,
+                        "url": file_url, "image": files.is_image(kind)}
+    return view
 
 
 def dialog_summary(dialog: Dialog) -> dict[str, Any]:
     """A dialog as the operators' list shows it. Never sent to a visitor."""
+    assignee = ({"operator_id": dialog.assignee_id, "name": dialog.assignee_name or "Operator"}
+                if dialog.assignee_id else None)
     return {
         "dialog_id": dialog.dialog_id,
         "visitor_id": dialog.visitor_id,
         "visitor_name": dialog.visitor_name,
+        "visitor_avatar": gravatar(dialog.visitor_email),
         "status": dialog.status,
         "created_at": int(dialog.created_at),
         "last_activity": int(dialog.last_activity),
+        "closed_at": int(dialog.closed_at) if dialog.closed_at else None,
         "last_seq": int(dialog.last_seq or 0),
         "last_text": dialog.last_text,
         "last_author": author_dict(dialog.last_author) if dialog.last_author else None,
+        "tags": sorted(dialog.tags or ()),
+        "assignee": assignee,
     }
+
+
+def assignee_key(site_id: str, status: str, operator_id: str | None) -> str:
+    return f"{site_id}#{status}#{operator_id or NOBODY}"
+
+
+def status_change(dialog: Dialog, status: str, at_ms: int) -> list[Any]:
+    """The update that moves a dialog to `status`, index keys included."""
+    closed_at = Dialog.closed_at.set(at_ms) if status == "closed" else Dialog.closed_at.remove()
+    return [Dialog.status.set(status), Dialog.site_status.set(f"{dialog.site_id}#{status}"),
+            Dialog.assignee_key.set(assignee_key(dialog.site_id, status, dialog.assignee_id)), closed_at]
+
+
+def assignee_change(dialog: Dialog, operator_id: str | None, name: str | None) -> list[Any]:
+    """The update that gives a dialog to an operator (or to nobody), index key included."""
+    key = Dialog.assignee_key.set(assignee_key(dialog.site_id, dialog.status, operator_id))
+    if operator_id is None:
+        return [key, Dialog.assignee_id.remove(), Dialog.assignee_name.remove()]
+    return [key, Dialog.assignee_id.set(operator_id), Dialog.assignee_name.set(name or "Operator")]
 
 
 def new_dialog(dialog_id: str, site_id: str, visitor_id: str, at_ms: int) -> Dialog:
@@ -70,6 +111,7 @@ def new_dialog(dialog_id: str, site_id: str, visitor_id: str, at_ms: int) -> Dia
         visitor_name=visitor_display_name(visitor_id),
         status="open",
         site_status=f"{site_id}#open",
+        assignee_key=assignee_key(site_id, "open", None),
         created_at=at_ms,
         last_activity=at_ms,
         last_seq=0,

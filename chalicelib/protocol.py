@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import BadJson, Invalid, TooLarge, UnknownType
+from chalicelib import files
+from chalicelib.errors import BadJson, Invalid, ParleyError, TooLarge, UnknownType
 
 VERSION = "1"
 MAX_FRAME_BYTES = 16 * 1024
@@ -20,9 +21,22 @@ DIALOG_PAGE = 50
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CURSOR = re.compile(r"^[A-Za-z0-9_=-]{1,512}$")
+MAX_TAG_CHARS = 40
+MAX_SHORTCUT_CHARS = 40
+STATUSES = ("open", "closed")
 
-VISITOR_TYPES = frozenset({"resume", "message", "typing", "ping"})
-OPERATOR_TYPES = frozenset({"subscribe", "history", "message", "typing", "ping"})
+VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping"})
+OPERATOR_TYPES = frozenset({
+    "workspace", "subscribe", "history", "message", "upload", "typing", "ping",
+    "tag_add", "tag_remove", "close", "reopen", "assign",
+    "visitor", "visitor_update", "visitor_events", "template_save", "template_delete",
+})
+
+
+@dataclass(frozen=True)
+class FileRef:
+    key: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,17 @@ class Frame:
     text: str | None = None
     after_seq: int = 0
     cursor: str | None = None
+    note: bool = False
+    file: FileRef | None = None
+    upload: files.Upload | None = None
+    status: str = "open"
+    assignee: str | None = None  # "me", "none" or an operator id (subscribe filter)
+    tag: str | None = None
+    operator_id: str | None = None  # assign: None unassigns
+    visitor_id: str | None = None
+    edits: dict[str, Any] | None = None  # visitor_update: the raw fields, checked by visitors
+    template_id: str | None = None
+    shortcut: str | None = None
 
 
 def parse_frame(raw: str | None, role: str) -> Frame:
@@ -42,11 +67,11 @@ def parse_frame(raw: str | None, role: str) -> Frame:
     allowed = VISITOR_TYPES if role == "visitor" else OPERATOR_TYPES
     if not isinstance(kind, str) or kind not in allowed:
         raise UnknownType(f"unknown frame type {str(kind)[:40]!r} for a {role}")
-    client_id = _optional_client_id(data) if kind == "message" else None
+    client_id = _optional_client_id(data) if kind in ("message", "upload") else None
     try:
         return _PARSERS[kind](data, role, client_id)
-    except Invalid as exc:
-        exc.client_id = client_id
+    except ParleyError as exc:
+        exc.client_id = exc.client_id or client_id
         raise
 
 
@@ -72,16 +97,36 @@ def _optional_client_id(data: dict[str, Any]) -> str | None:
 def _message(data: dict[str, Any], role: str, client_id: str | None) -> Frame:
     if client_id is None:
         raise Invalid("client_id must be 8-64 characters of A-Z a-z 0-9 _ -")
-    text = _text(data.get("text"), client_id)
+    file = _file_ref(data.get("file"))
+    text = _text(data.get("text", "" if file else None), client_id, allow_empty=file is not None)
     dialog_id = _dialog_id(data) if role == "operator" else None
-    return Frame("message", dialog_id=dialog_id, client_id=client_id, text=text)
+    note = role == "operator" and data.get("note") is True
+    if note and file:
+        raise Invalid("a note cannot carry a file")
+    return Frame("message", dialog_id=dialog_id, client_id=client_id, text=text, note=note, file=file)
 
 
-def _text(value: Any, client_id: str | None) -> str:
+def _file_ref(value: Any) -> FileRef | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("key"), str) or len(value["key"]) > 256:
+        raise Invalid("file must be {key, name} from an upload")
+    return FileRef(value["key"], files.clean_name(value.get("name")))
+
+
+def _upload(data: dict[str, Any], role: str, client_id: str | None) -> Frame:
+    if client_id is None:
+        raise Invalid("client_id must be 8-64 characters of A-Z a-z 0-9 _ -")
+    upload = files.check_upload(data.get("name"), data.get("size"), data.get("content_type"))
+    dialog_id = _dialog_id(data) if role == "operator" else None
+    return Frame("upload", dialog_id=dialog_id, client_id=client_id, upload=upload)
+
+
+def _text(value: Any, client_id: str | None, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise Invalid("text must be a string")
     text = value.strip()
-    if not text:
+    if not text and not allow_empty:
         raise Invalid("text is empty")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
         raise TooLarge(f"text is over {MAX_TEXT_BYTES} bytes", client_id=client_id)
@@ -110,10 +155,76 @@ def _history(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
 
 
 def _subscribe(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    cursor = _cursor(data)
+    status = data.get("status", "open")
+    if status not in STATUSES:
+        raise Invalid("status must be open or closed")
+    assignee = data.get("assignee")
+    if assignee is not None and not (isinstance(assignee, str) and _ID.match(assignee)):
+        raise Invalid("assignee must be me, none or an operator id")
+    tag = clean_tag(data["tag"]) if data.get("tag") is not None else None
+    return Frame("subscribe", cursor=cursor, status=status, assignee=assignee, tag=tag)
+
+
+def clean_tag(value: Any) -> str:
+    """A tag as typed, white space collapsed: 1 to 40 characters, no control characters."""
+    if not isinstance(value, str):
+        raise Invalid("tag must be a string")
+    tag = " ".join(value.split())
+    if not tag:
+        raise Invalid("tag is empty")
+    if len(tag) > MAX_TAG_CHARS:
+        raise Invalid(f"a tag is at most {MAX_TAG_CHARS} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in tag):
+        raise Invalid("a tag cannot contain control characters")
+    return tag
+
+
+def _tag(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame(data["type"], dialog_id=_dialog_id(data), tag=clean_tag(data.get("tag")))
+
+
+def _on_dialog(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame(data["type"], dialog_id=_dialog_id(data))
+
+
+def _assign(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    operator_id = data.get("operator_id")
+    if operator_id is not None and not (isinstance(operator_id, str) and _ID.match(operator_id)):
+        raise Invalid("operator_id must be an operator's id or null")
+    return Frame("assign", dialog_id=_dialog_id(data), operator_id=operator_id)
+
+
+def _visitor(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame(data["type"], visitor_id=_id_field(data, "visitor_id"), cursor=_cursor(data),
+                 edits={k: data[k] for k in ("name", "email", "phone") if k in data})
+
+
+def _template_save(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    template_id = _id_field(data, "template_id") if data.get("template_id") is not None else None
+    shortcut = data.get("shortcut")
+    if not isinstance(shortcut, str) or not shortcut.strip():
+        raise Invalid("a template needs a shortcut")
+    shortcut = " ".join(shortcut.split())
+    if len(shortcut) > MAX_SHORTCUT_CHARS:
+        raise Invalid(f"a shortcut is at most {MAX_SHORTCUT_CHARS} characters")
+    text = _text(data.get("text"), None)
+    return Frame("template_save", template_id=template_id, shortcut=shortcut, text=text)
+
+
+def _template_delete(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame("template_delete", template_id=_id_field(data, "template_id"))
+
+
+def _workspace(_data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame("workspace")
+
+
+def _cursor(data: dict[str, Any]) -> str | None:
     cursor = data.get("cursor")
     if cursor is not None and not (isinstance(cursor, str) and _CURSOR.match(cursor)):
         raise Invalid("cursor is not one this server gave")
-    return Frame("subscribe", cursor=cursor)
+    return cursor
 
 
 def _ping(_data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
@@ -121,9 +232,13 @@ def _ping(_data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
 
 
 def _dialog_id(data: dict[str, Any]) -> str:
-    value = data.get("dialog_id")
+    return _id_field(data, "dialog_id")
+
+
+def _id_field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
     if not isinstance(value, str) or not _ID.match(value):
-        raise Invalid("dialog_id is missing or malformed")
+        raise Invalid(f"{name} is missing or malformed")
     return value
 
 
@@ -136,11 +251,23 @@ def _after_seq(data: dict[str, Any]) -> int:
 
 _PARSERS = {
     "message": _message,
+    "upload": _upload,
     "typing": _typing,
     "resume": _resume,
     "history": _history,
     "subscribe": _subscribe,
     "ping": _ping,
+    "workspace": _workspace,
+    "tag_add": _tag,
+    "tag_remove": _tag,
+    "close": _on_dialog,
+    "reopen": _on_dialog,
+    "assign": _assign,
+    "visitor": _visitor,
+    "visitor_update": _visitor,
+    "visitor_events": _visitor,
+    "template_save": _template_save,
+    "template_delete": _template_delete,
 }
 
 

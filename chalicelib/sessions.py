@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import auth
+from chalicelib import auth, events, visitors
 from chalicelib.auth import Claims
 from chalicelib.clock import new_id, now_ms, now_s
 from chalicelib.config import settings
@@ -43,8 +44,9 @@ def cors_headers(origin: str) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
-def visitor_session(body: Any, origin: str) -> dict[str, Any]:
-    """A visitor token for a site, keeping the visitor of a still-valid previous token."""
+def visitor_session(body: Any, origin: str, user_agent: str = "") -> dict[str, Any]:
+    """A visitor token for a site, keeping the visitor of a still-valid previous token, and
+    the page the widget runs on (a page view: two writes at most)."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
     site_id = body.get("site_id")
@@ -55,7 +57,13 @@ def visitor_session(body: Any, origin: str) -> dict[str, Any]:
         raise NotFound("unknown site")
     if origin not in site.allowed_origins:
         raise Forbidden("this page's origin is not allowed for the site")
-    visitor_id = _returning_visitor(body.get("token"), site_id) or _new_visitor(site_id)
+    seen = _Seen(visitors.page_view(body.get("page")), body.get("visit") is True, user_agent, now_ms())
+    returning = _returning_visitor(body.get("token"), site_id)
+    if returning is None or not _record_return(returning, site_id, seen):
+        returning = _new_visitor(site_id, seen)
+    visitor_id = returning
+    if seen.page is not None:
+        _record_page_view(visitor_id, seen)
     expires_at = now_s() + settings.visitor_token_days * 86400
     token = auth.issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)
     return {
@@ -76,10 +84,47 @@ def _returning_visitor(token: Any, site_id: str) -> str | None:
     return claims.subject
 
 
-def _new_visitor(site_id: str) -> str:
-    visitor = Visitor(new_id("v"), site_id=site_id, created_at=now_ms())
+@dataclass(frozen=True)
+class _Seen:
+    page: visitors.PageView | None
+    new_visit: bool
+    user_agent: str
+    at: int
+
+
+def _new_visitor(site_id: str, seen: _Seen) -> str:
+    client = visitors.client_of(seen.user_agent)
+    visitor = Visitor(new_id("v"), site_id=site_id, created_at=seen.at, last_seen=seen.at, visits=1,
+                      device=client.device, browser=client.browser, os=client.os)
+    if seen.page is not None:
+        visitor.current_url, visitor.current_title = seen.page.url, seen.page.title or None
+        visitor.first_referrer = seen.page.external_referrer or None
     access.put_visitor(visitor)
     return visitor.visitor_id
+
+
+def _record_return(visitor_id: str, site_id: str, seen: _Seen) -> bool:
+    """Updates a returning visitor (one write); False when the record is gone."""
+    client = visitors.client_of(seen.user_agent)
+    actions = [Visitor.last_seen.set(seen.at)]
+    actions += [getattr(Visitor, name).set(value) for name, value in
+                (("device", client.device), ("browser", client.browser), ("os", client.os)) if value]
+    if seen.new_visit:
+        actions.append(Visitor.visits.add(1))
+    if seen.page is not None:
+        actions.append(Visitor.current_url.set(seen.page.url))
+        actions.append(Visitor.current_title.set(seen.page.title) if seen.page.title
+                       else Visitor.current_title.remove())
+        if seen.page.external_referrer:
+            actions.append(Visitor.first_referrer.set(Visitor.first_referrer | seen.page.external_referrer))
+    return access.update_visitor(visitor_id, site_id, actions) is not None
+
+
+def _record_page_view(visitor_id: str, seen: _Seen) -> None:
+    page = seen.page
+    assert page is not None
+    access.put_visitor_event(events.new_event(visitor_id, "pageview", seen.at, {
+        "url": page.url, "title": page.title, "referrer": page.referrer}))
 
 
 def operator_login(body: Any) -> dict[str, Any]:

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
+
+from chalicelib.config import settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_DIR = PACKAGE_DIR / "_web"
@@ -37,16 +40,23 @@ CONTENT_TYPES = {  # text only: a binary type would need API Gateway binary medi
 }
 CACHE_DEPLOYED = "public, max-age=300"  # short: a redeploy reaches every browser within minutes
 NO_CACHE = "no-cache"  # always revalidate (HTML everywhere; everything when serving the repository)
-CONSOLE_CSP = "; ".join([
+
+
+def console_csp(local_s3: Optional[str]) -> str:
+    """The console's CSP. Images: Gravatar and S3's presigned links (https), or local mode's S3."""
+    images = f"img-src 'self' data: https:{' ' + local_s3 if local_s3 else ''}"
+    return "; ".join([*_CONSOLE_CSP[:2], images, *_CONSOLE_CSP[2:]])
+
+
+_CONSOLE_CSP = [
     "default-src 'self'",
-    "connect-src 'self' https: wss: ws: http:",  # the REST and websocket APIs may be other hosts
-    "img-src 'self' data: https:",
+    "connect-src 'self' https: wss: ws: http:",  # the APIs may be other hosts; uploads go to S3
     "style-src 'self'",
     "script-src 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-])
+]
 
 
 @dataclass(frozen=True)
@@ -112,9 +122,16 @@ class Assets:
         if section == "widget":
             headers["Cross-Origin-Resource-Policy"] = "cross-origin"  # embedded by other sites
         if section == "console" and html:
-            headers["Content-Security-Policy"] = CONSOLE_CSP
+            headers["Content-Security-Policy"] = console_csp(_origin(settings.aws_endpoint))
             headers["Referrer-Policy"] = "same-origin"
         return headers
+
+
+def _origin(url: Optional[str]) -> Optional[str]:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def console_location(request_path: str) -> str:

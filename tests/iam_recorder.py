@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _LAMBDA_CODE = (str(ROOT / "chalicelib") + "/", str(ROOT / "app.py"))
 _NOT_LAMBDA = (str(ROOT / "chalicelib" / "admin.py"),)
 _CONNECTION_METHODS = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}
+_S3_ACTIONS = {"HeadObject": "GetObject"}  # API operations whose IAM action has another name
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
@@ -53,10 +54,33 @@ def install(recorder: Recorder = RECORDER) -> None:
                                 client.meta.endpoint_url))
 
     observe_api_calls("iam-recorder", record)
+    _record_presigning(recorder)
 
 
-def _called_by_lambda_code() -> bool:
-    frame = sys._getframe(3)
+def _record_presigning(recorder: Recorder) -> None:
+    """Presigned URLs never reach the API, but S3 checks the signer's permissions when the
+    browser uses them: a presigned POST needs s3:PutObject, a presigned GET the operation's
+    action. botocore looks these functions up when it builds an S3 client class."""
+    from botocore import signers
+
+    post, url = signers.generate_presigned_post, signers.generate_presigned_url
+
+    def presigned_post(self: Any, Bucket: str, Key: str, *args: Any, **kwargs: Any) -> Any:
+        if _called_by_lambda_code(depth=2):
+            recorder.add([Call("s3:PutObject", f"arn:aws:s3:::{Bucket}/{Key}")])
+        return post(self, Bucket, Key, *args, **kwargs)
+
+    def presigned_url(self: Any, ClientMethod: str, Params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if _called_by_lambda_code(depth=2):
+            operation = self._PY_TO_OP_NAME[ClientMethod]
+            recorder.add(to_iam(self.meta.service_model.service_name, operation, Params or {}, ""))
+        return url(self, ClientMethod, Params, *args, **kwargs)
+
+    signers.generate_presigned_post, signers.generate_presigned_url = presigned_post, presigned_url
+
+
+def _called_by_lambda_code(depth: int = 3) -> bool:
+    frame = sys._getframe(depth)
     found = False
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -74,7 +98,7 @@ def to_iam(service: str, operation: str, params: dict[str, Any], endpoint_url: s
     if service == "s3":
         bucket, key = params.get("Bucket", ""), params.get("Key")
         resource = f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else "")
-        return [Call(f"s3:{operation}", resource)]
+        return [Call(f"s3:{_S3_ACTIONS.get(operation, operation)}", resource)]
     if service == "apigatewaymanagementapi":
         stage = urlparse(endpoint_url).path.strip("/")
         method = _CONNECTION_METHODS[operation]

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib.storage.models import TABLES
 from infra.cloud.template import Options
 from infra.local.moto_server import MotoServer
 from tests.test_deploy import REGION, ROOT, run_infra
@@ -89,10 +90,9 @@ def test_deploy_update_and_destroy(moto, aws):
     password = re.search(rf"Sign in:\s+{re.escape(EMAIL)} / (\S+)", out).group(1)
 
     # What the stack made, as the functions will find it.
-    assert tables(aws) == sorted(f"parley-prod-{n}" for n in
-                                 ("sites", "operators", "visitors", "dialogs", "messages", "connections"))
+    assert tables(aws) == sorted(f"parley-prod-{n}" for n in TABLES)
     indexes = aws("dynamodb").describe_table(TableName="parley-prod-dialogs")["Table"]["GlobalSecondaryIndexes"]
-    assert [i["IndexName"] for i in indexes] == ["site-status-index"]
+    assert sorted(i["IndexName"] for i in indexes) == ["assignee-index", "site-status-index", "visitor-index"]
     functions = {f["FunctionName"]: f for f in aws("lambda").list_functions()["Functions"]}
     assert set(functions) >= {"parley-prod-websocket-message", "parley-prod-inbound-mail", "parley-prod-a-p-i-handler"}
     for function in functions.values():
@@ -113,7 +113,7 @@ def test_deploy_update_and_destroy(moto, aws):
     # Destroy, keeping data: the tables stay, and a new deploy will not trample them.
     kept = infra(moto, "destroy", "--keep-data")
     assert kept.returncode == 0, kept.stderr
-    assert len(tables(aws)) == 6 and secret_exists(aws)
+    assert len(tables(aws)) == len(TABLES) and secret_exists(aws)
     refused = infra(moto, "deploy", "--operator-email", EMAIL)
     assert refused.returncode == 1 and "remain from an earlier deploy" in refused.stderr
 

@@ -20,7 +20,7 @@ from tests.moto_chat import SHOP
 from tests.test_chat import lose_the_next_dialog_race, msg, of_type, operator, visitor
 
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-          "WebsocketAPI": "WEBSOCKET_API"}
+          "WebsocketAPI": "WEBSOCKET_API", "DataBucket": "parley-test-data"}
 
 
 def _resolve(value: Any) -> str:
@@ -72,6 +72,8 @@ def monkeypatch_module():
 def _representative_chat(chat, monkeypatch) -> None:
     from chalicelib.storage import access
 
+    page = {"url": "https://shop.example/", "title": "Shop", "referrer": "https://www.google.com/"}
+    chat.rest("POST", "/api/visitor/session", {"site_id": "demo", "page": page, "visit": True}, SHOP)
     session, tab1 = visitor(chat)
     chat.send(tab1, {"type": "resume", "after_seq": 0})
     ack = of_type(chat.send(tab1, msg("hello", "cid-00000001")), "ack")[0]
@@ -84,10 +86,30 @@ def _representative_chat(chat, monkeypatch) -> None:
     chat.send(op, {"type": "subscribe"})
     chat.send(op, {"type": "history", "dialog_id": ack["dialog_id"], "after_seq": 0})
     chat.send(op, msg("hi there", "cid-00000003", dialog_id=ack["dialog_id"]))
+    _representative_workspace(chat, op, tab1, session["visitor_id"], ack["dialog_id"])
     monkeypatch.setattr(access, "_connections", access._ConnectionCache())  # a cold container
     chat.send(tab1, {"type": "typing", "text": "and"})
     chat.disconnect(tab2)
     chat.disconnect(op)
+
+
+def _representative_workspace(chat, op, tab, visitor_id, dialog_id) -> None:
+    from tests.test_workspace import attach_a_file
+
+    dialog = {"dialog_id": dialog_id}
+    for frame in ({"type": "workspace"}, {"type": "tag_add", **dialog, "tag": "vip"},
+                  {"type": "subscribe", "assignee": "me", "tag": "vip"},
+                  {"type": "assign", **dialog, "operator_id": None},
+                  {"type": "visitor_update", "visitor_id": visitor_id, "name": "Jane"},
+                  {"type": "visitor", "visitor_id": visitor_id},
+                  {"type": "visitor_events", "visitor_id": visitor_id}):
+        chat.send(op, frame)
+    saved = chat.send(op, {"type": "template_save", "shortcut": "hi", "text": "Hello"})
+    template_id = of_type(saved, "templates")[-1]["templates"][0]["template_id"]
+    chat.send(op, {"type": "template_delete", "template_id": template_id})
+    attach_a_file(chat, tab)
+    chat.send(op, {"type": "close", **dialog})
+    chat.send(op, {"type": "reopen", **dialog})
 
 
 def test_policy_allows_every_call_the_code_makes(recorded):
@@ -112,7 +134,8 @@ def test_data_grants_name_their_tables_and_actions():
     for statement in _data_statements():
         assert all("*" not in action for action in statement["Action"]), statement
         for resource in statement["Resource"]:
-            assert "*" not in resource or resource.endswith("/@connections/*"), resource
+            assert "*" not in resource or resource.endswith(("/@connections/*", ":::parley-test-data/files/*")), \
+                resource
 
 
 def test_recorder_sees_a_call_the_policy_would_refuse():

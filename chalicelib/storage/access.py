@@ -8,9 +8,20 @@ from collections import OrderedDict
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.condition import Condition, size
 
-from chalicelib.storage.models import Connection, Dialog, Message, Operator, Site, Visitor
+from chalicelib.storage.models import (
+    Connection,
+    Dialog,
+    Message,
+    Operator,
+    Site,
+    Template,
+    Visitor,
+    VisitorEvent,
+)
+
+READ_PAGES = 5  # a filtered list reads at most this many pages before it answers with a cursor
 
 
 def _condition_failed(exc: Exception) -> bool:
@@ -32,6 +43,24 @@ def get_operator_by_email(email: str) -> Operator | None:
     return next(iter(Operator.by_email.query(email, limit=1)), None)
 
 
+def get_operator(operator_id: str) -> Operator | None:
+    """GetItem operators[operator_id]."""
+    try:
+        return Operator.get(operator_id)
+    except DoesNotExist:
+        return None
+
+
+def site_operators(site_id: str) -> list[Operator]:
+    """Query operators.site-index[site_id] (names and emails only)."""
+    return list(Operator.by_site.query(site_id))
+
+
+def add_site_tag(site_id: str, tag: str) -> None:
+    """UpdateItem sites[site_id]: the tag joins the site's list (a set: adding twice is once)."""
+    Site(site_id).update(actions=[Site.tags.add({tag})], condition=Site.site_id.exists())
+
+
 # --- visitors -------------------------------------------------------------------------------
 
 def get_visitor(visitor_id: str) -> Visitor | None:
@@ -47,13 +76,49 @@ def put_visitor(visitor: Visitor) -> None:
     visitor.save()
 
 
-def claim_open_dialog(visitor_id: str, dialog_id: str) -> bool:
-    """UpdateItem visitors[visitor_id]: sets open_dialog_id unless another tab already did."""
+def claim_open_dialog(visitor_id: str, dialog_id: str, replacing: str | None = None) -> bool:
+    """UpdateItem visitors[visitor_id]: sets open_dialog_id unless another tab already did.
+
+    `replacing` is a closed dialog the visitor's record may still name (closing clears it in a
+    second step); it counts as no open dialog."""
+    free = Visitor.open_dialog_id.does_not_exist()
+    if replacing:
+        free = free | (Visitor.open_dialog_id == replacing)
+    return _conditional_update(Visitor(visitor_id), [Visitor.open_dialog_id.set(dialog_id)],
+                               Visitor.visitor_id.exists() & free)
+
+
+def release_open_dialog(visitor_id: str, dialog_id: str) -> None:
+    """UpdateItem visitors[visitor_id]: forgets the open dialog if it is still this one."""
+    _conditional_update(Visitor(visitor_id), [Visitor.open_dialog_id.remove()],
+                        Visitor.open_dialog_id == dialog_id)
+
+
+def update_visitor(visitor_id: str, site_id: str, actions: list[Any]) -> Visitor | None:
+    """UpdateItem visitors[visitor_id] when it is the site's; the visitor as updated, or None."""
+    visitor = Visitor(visitor_id)
+    if not _conditional_update(visitor, actions, Visitor.site_id == site_id):
+        return None
+    return visitor
+
+
+def put_visitor_event(event: VisitorEvent) -> None:
+    """PutItem visitor_events."""
+    event.save()
+
+
+def visitor_events(visitor_id: str, cursor: str | None, limit: int) -> tuple[list[VisitorEvent], str | None]:
+    """Query visitor_events[visitor_id], newest first, one page."""
+    results = VisitorEvent.query(visitor_id, scan_index_forward=False, limit=limit,
+                                 last_evaluated_key=_decode_cursor(cursor, "visitor_id", visitor_id))
+    page = list(results)
+    return page, _encode_cursor(results.last_evaluated_key)
+
+
+def _conditional_update(item: Any, actions: list[Any], condition: Condition) -> bool:
+    """UpdateItem with a condition; False when the condition does not hold."""
     try:
-        Visitor(visitor_id).update(
-            actions=[Visitor.open_dialog_id.set(dialog_id)],
-            condition=Visitor.visitor_id.exists() & Visitor.open_dialog_id.does_not_exist(),
-        )
+        item.update(actions=actions, condition=condition)
         return True
     except UpdateError as exc:
         if _condition_failed(exc):
@@ -132,12 +197,8 @@ def set_connection_dialog(connection_id: str, dialog_id: str) -> None:
     cached = _connections.get(connection_id)
     if cached is not None:
         cached.dialog_id = dialog_id
-    try:
-        Connection(connection_id).update(actions=[Connection.dialog_id.set(dialog_id)],
-                                         condition=Connection.connection_id.exists())
-    except UpdateError as exc:
-        if not _condition_failed(exc):
-            raise
+    _conditional_update(Connection(connection_id), [Connection.dialog_id.set(dialog_id)],
+                        Connection.connection_id.exists())
 
 
 def channel_connections(channel: str) -> list[str]:
@@ -174,56 +235,101 @@ def record_message(dialog_id: str, guard: Condition, author: dict[str, Any], pre
     not exist or the guard fails: the caller cannot tell the two apart, on purpose.
     """
     dialog = Dialog(dialog_id)
-    try:
-        dialog.update(
-            actions=[
-                Dialog.last_seq.add(1),
-                Dialog.last_activity.set(at_ms),
-                Dialog.last_text.set(preview),
-                Dialog.last_author.set(author),
-            ],
-            condition=Dialog.dialog_id.exists() & guard,
-        )
-    except UpdateError as exc:
-        if _condition_failed(exc):
-            return None
-        raise
-    return dialog
+    actions = [Dialog.last_seq.add(1), Dialog.last_activity.set(at_ms), Dialog.last_text.set(preview),
+               Dialog.last_author.set(author)]
+    return dialog if _conditional_update(dialog, actions, Dialog.dialog_id.exists() & guard) else None
 
 
 def add_visitor_connection(dialog_id: str, visitor_id: str, connection_id: str) -> Dialog | None:
     """UpdateItem dialogs[dialog_id]: subscribes a visitor tab; None if not the visitor's."""
     dialog = Dialog(dialog_id)
-    try:
-        dialog.update(actions=[Dialog.visitor_conns.add({connection_id})],
-                      condition=Dialog.visitor_id == visitor_id)
-    except UpdateError as exc:
-        if _condition_failed(exc):
-            return None
-        raise
-    return dialog
+    ok = _conditional_update(dialog, [Dialog.visitor_conns.add({connection_id})],
+                             Dialog.visitor_id == visitor_id)
+    return dialog if ok else None
 
 
 def remove_visitor_connections(dialog_id: str, connection_ids: set[str]) -> None:
     """UpdateItem dialogs[dialog_id]: forgets visitor tabs that are gone."""
-    try:
-        Dialog(dialog_id).update(actions=[Dialog.visitor_conns.delete(connection_ids)],
-                                 condition=Dialog.dialog_id.exists())
-    except UpdateError as exc:
-        if not _condition_failed(exc):
-            raise
+    _conditional_update(Dialog(dialog_id), [Dialog.visitor_conns.delete(connection_ids)],
+                        Dialog.dialog_id.exists())
 
 
-def dialogs_in_status(site_id: str, status: str, cursor: str | None,
-                      limit: int) -> tuple[list[Dialog], str | None]:
-    """Query dialogs.site-status-index[site#status], newest activity first, one page."""
-    partition = f"{site_id}#{status}"
-    results = Dialog.by_site_status.query(
-        partition, scan_index_forward=False, limit=limit,
-        last_evaluated_key=_decode_cursor(cursor, partition),
+def change_dialog(dialog_id: str, site_id: str, rev: int, actions: list[Any]) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id] if it is the site's and still at `rev` (bumped here).
+
+    For changes to status or assignee, which rebuild index keys: a racing change makes this
+    return None and the caller reads again."""
+    dialog = Dialog(dialog_id)
+    still = Dialog.rev == rev if rev else (Dialog.rev.does_not_exist() | (Dialog.rev == 0))
+    ok = _conditional_update(dialog, [*actions, Dialog.rev.set(rev + 1)],
+                             (Dialog.site_id == site_id) & still)
+    return dialog if ok else None
+
+
+def tag_dialog(dialog_id: str, site_id: str, tag: str, add: bool, max_tags: int) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id]: adds or removes a tag; None when the dialog is not the
+    site's or already has `max_tags` other tags."""
+    dialog = Dialog(dialog_id)
+    condition = Dialog.site_id == site_id
+    if add:
+        condition &= (Dialog.tags.does_not_exist() | Dialog.tags.contains(tag)
+                      | (size(Dialog.tags) < max_tags))
+    action = Dialog.tags.add({tag}) if add else Dialog.tags.delete({tag})
+    return dialog if _conditional_update(dialog, [action], condition) else None
+
+
+def set_visitor_on_dialog(dialog_id: str, name: str, email: str | None) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id]: the visitor's name and email as the list shows them."""
+    dialog = Dialog(dialog_id)
+    email_action = Dialog.visitor_email.set(email) if email else Dialog.visitor_email.remove()
+    ok = _conditional_update(dialog, [Dialog.visitor_name.set(name), email_action],
+                             Dialog.dialog_id.exists())
+    return dialog if ok else None
+
+
+def dialogs_in_status(site_id: str, status: str, cursor: str | None, limit: int,
+                      tag: str | None = None) -> tuple[list[Dialog], str | None]:
+    """Query dialogs.site-status-index["site#status"], newest activity first, one page."""
+    return _dialog_page(Dialog.by_site_status, "site_status", f"{site_id}#{status}", cursor, limit, tag)
+
+
+def dialogs_of_assignee(site_id: str, status: str, assignee: str, cursor: str | None, limit: int,
+                        tag: str | None = None) -> tuple[list[Dialog], str | None]:
+    """Query dialogs.assignee-index["site#status#operator"] ("-" for nobody), newest first."""
+    partition = f"{site_id}#{status}#{assignee}"
+    return _dialog_page(Dialog.by_assignee, "assignee_key", partition, cursor, limit, tag)
+
+
+def visitor_dialogs(visitor_id: str, limit: int) -> list[Dialog]:
+    """Query dialogs.visitor-index[visitor_id], oldest first."""
+    return list(Dialog.by_visitor.query(visitor_id, limit=limit))
+
+
+def _dialog_page(index: Any, hash_name: str, partition: str, cursor: str | None, limit: int,
+                 tag: str | None) -> tuple[list[Dialog], str | None]:
+    """One page of an index, newest first. With a tag the Query filters, so it reads pages
+    until the list is full or READ_PAGES were read; the cursor then resumes where it stopped."""
+    results = index.query(
+        partition, scan_index_forward=False, page_size=limit,
+        filter_condition=Dialog.tags.contains(tag) if tag else None,
+        last_evaluated_key=_decode_cursor(cursor, hash_name, partition),
     )
-    page = list(results)
-    return page, _encode_cursor(results.last_evaluated_key)
+    pages = results.page_iter
+    raw: list[dict[str, Any]] = []
+    last: dict[str, Any] | None = None
+    for number, page in enumerate(pages, 1):
+        items = page.get("Items", [])
+        if len(raw) + len(items) >= limit:
+            taken = items[: limit - len(raw)]
+            raw.extend(taken)
+            last = pages.last_evaluated_key if len(taken) == len(items) else {
+                name: taken[-1][name] for name in pages.key_names}
+            break
+        raw.extend(items)
+        last = pages.last_evaluated_key
+        if last is None or number >= READ_PAGES:
+            break
+    return [Dialog.from_raw_data(item) for item in raw], _encode_cursor(last)
 
 
 def _encode_cursor(key: dict[str, Any] | None) -> str | None:
@@ -232,17 +338,40 @@ def _encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def _decode_cursor(cursor: str | None, partition: str) -> dict[str, Any] | None:
+def _decode_cursor(cursor: str | None, hash_name: str, partition: str) -> dict[str, Any] | None:
     """The key a cursor stands for; a cursor into another partition (forged) starts afresh."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if key["site_status"] != {"S": partition}:
+        if key[hash_name] != {"S": partition}:
             return None
     except (ValueError, TypeError, KeyError):
         return None
     return key
+
+
+# --- templates ------------------------------------------------------------------------------
+
+def site_templates(site_id: str) -> list[Template]:
+    """Query templates[site_id]."""
+    return list(Template.query(site_id))
+
+
+def put_template(template: Template, must_exist: bool) -> bool:
+    """PutItem templates; with `must_exist`, only over a template that is there."""
+    try:
+        template.save(condition=Template.template_id.exists() if must_exist else None)
+        return True
+    except PutError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+
+
+def delete_template(site_id: str, template_id: str) -> None:
+    """DeleteItem templates[site_id, template_id]."""
+    Template(site_id, template_id).delete()
 
 
 # --- messages -------------------------------------------------------------------------------

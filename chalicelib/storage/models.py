@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection, LocalSecondaryIndex
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -30,6 +37,7 @@ class Site(Model):
     name = UnicodeAttribute()
     allowed_origins = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = NumberAttribute()
+    tags = UnicodeSetAttribute(null=True)  # every tag the site's operators have used
 
 
 class OperatorEmailIndex(GlobalSecondaryIndex):
@@ -38,6 +46,16 @@ class OperatorEmailIndex(GlobalSecondaryIndex):
         projection = AllProjection()
 
     email = UnicodeAttribute(hash_key=True)
+
+
+class OperatorSiteIndex(GlobalSecondaryIndex):
+    """A site's operators, without their password hashes."""
+
+    class Meta:
+        index_name = "site-index"
+        projection = IncludeProjection(["name", "email"])
+
+    site_id = UnicodeAttribute(hash_key=True)
 
 
 class Operator(Model):
@@ -49,6 +67,7 @@ class Operator(Model):
     password_hash = UnicodeAttribute()
     created_at = NumberAttribute()
     by_email = OperatorEmailIndex()
+    by_site = OperatorSiteIndex()
 
 
 class Visitor(Model):
@@ -57,6 +76,27 @@ class Visitor(Model):
     site_id = UnicodeAttribute()
     created_at = NumberAttribute()
     open_dialog_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    current_url = UnicodeAttribute(null=True)
+    current_title = UnicodeAttribute(null=True)
+    first_referrer = UnicodeAttribute(null=True)
+    device = UnicodeAttribute(null=True)
+    browser = UnicodeAttribute(null=True)
+    os = UnicodeAttribute(null=True)
+    visits = NumberAttribute(default=0)
+    last_seen = NumberAttribute(null=True)
+
+
+class VisitorEvent(Model):
+    """What a visitor did and what operators changed on their card, newest last."""
+
+    Meta = _meta("visitor_events")
+    visitor_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)  # "<at, 13 digits>#<random>": sorts by time
+    kind = UnicodeAttribute()  # "pageview" | "edit"
+    data = UnicodeAttribute()  # the event's fields as JSON
 
 
 class DialogSiteStatusIndex(GlobalSecondaryIndex):
@@ -68,6 +108,28 @@ class DialogSiteStatusIndex(GlobalSecondaryIndex):
 
     site_status = UnicodeAttribute(hash_key=True)
     last_activity = NumberAttribute(range_key=True)
+
+
+class DialogAssigneeIndex(GlobalSecondaryIndex):
+    """Dialogs of a site in one status assigned to one operator (or to nobody: "-")."""
+
+    class Meta:
+        index_name = "assignee-index"
+        projection = AllProjection()
+
+    assignee_key = UnicodeAttribute(hash_key=True)  # "<site_id>#<status>#<operator_id or ->"
+    last_activity = NumberAttribute(range_key=True)
+
+
+class DialogVisitorIndex(GlobalSecondaryIndex):
+    """Every dialog a visitor ever had, in the order they started."""
+
+    class Meta:
+        index_name = "visitor-index"
+        projection = AllProjection()
+
+    visitor_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
 
 
 class AuthorAttribute(MapAttribute):
@@ -92,7 +154,18 @@ class Dialog(Model):
     # Websocket connections of the visitor's open tabs: returned by the same UpdateItem that
     # allocates a message's seq, so delivery to the visitor costs no extra read.
     visitor_conns = UnicodeSetAttribute(null=True)
+    visitor_email = UnicodeAttribute(null=True)
+    tags = UnicodeSetAttribute(null=True)
+    assignee_id = UnicodeAttribute(null=True)
+    assignee_name = UnicodeAttribute(null=True)
+    assignee_key = UnicodeAttribute()
+    closed_at = NumberAttribute(null=True)
+    # Bumped by every change of status or assignee (the index keys built from them), so two
+    # such changes racing cannot leave the keys inconsistent: each is conditional on it.
+    rev = NumberAttribute(default=0)
     by_site_status = DialogSiteStatusIndex()
+    by_assignee = DialogAssigneeIndex()
+    by_visitor = DialogVisitorIndex()
 
 
 class MessageSeqIndex(LocalSecondaryIndex):
@@ -104,6 +177,13 @@ class MessageSeqIndex(LocalSecondaryIndex):
     seq = NumberAttribute(range_key=True)
 
 
+class FileAttribute(MapAttribute):
+    key = UnicodeAttribute()
+    name = UnicodeAttribute()
+    size = NumberAttribute()
+    content_type = UnicodeAttribute()
+
+
 class Message(Model):
     """Keyed by the sender's client id, so a retried send is refused by a conditional put."""
 
@@ -112,9 +192,23 @@ class Message(Model):
     client_id = UnicodeAttribute(range_key=True)
     seq = NumberAttribute()
     author = AuthorAttribute()
-    text = UnicodeAttribute()
+    text = UnicodeAttribute()  # a file's caption may be empty
     created_at = NumberAttribute()
+    note = BooleanAttribute(null=True)  # operators only; never sent to a visitor
+    file = FileAttribute(null=True)
     by_seq = MessageSeqIndex()
+
+
+class Template(Model):
+    """A reply template, shared by a site's operators."""
+
+    Meta = _meta("templates")
+    site_id = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+    shortcut = UnicodeAttribute()
+    text = UnicodeAttribute()
+    updated_at = NumberAttribute()
+    updated_by = UnicodeAttribute()
 
 
 class ConnectionChannelIndex(GlobalSecondaryIndex):
@@ -142,8 +236,8 @@ class Connection(Model):
 
 
 TABLES: dict[str, type[Model]] = {
-    "sites": Site, "operators": Operator, "visitors": Visitor,
-    "dialogs": Dialog, "messages": Message, "connections": Connection,
+    "sites": Site, "operators": Operator, "visitors": Visitor, "visitor_events": VisitorEvent,
+    "dialogs": Dialog, "messages": Message, "templates": Template, "connections": Connection,
 }  # short name ("<prefix>-<name>" is the table) -> model
 ALL_MODELS: tuple[type[Model], ...] = tuple(TABLES.values())
 TIME_TO_LIVE: dict[str, str] = {"connections": "expires_at"}  # table -> TTL attribute (epoch s)

@@ -20,21 +20,31 @@ class TableGrant:
 
 
 DATA_GRANTS: tuple[TableGrant, ...] = (
-    TableGrant("sites", ("GetItem",)),
+    TableGrant("sites", ("GetItem", "UpdateItem")),
+    TableGrant("operators", ("GetItem",)),
     TableGrant("operators", ("Query",), index="email-index"),
+    TableGrant("operators", ("Query",), index="site-index"),
     TableGrant("visitors", ("GetItem", "PutItem", "UpdateItem")),
+    TableGrant("visitor_events", ("PutItem", "Query")),
     TableGrant("dialogs", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("dialogs", ("Query",), index="site-status-index"),
+    TableGrant("dialogs", ("Query",), index="assignee-index"),
+    TableGrant("dialogs", ("Query",), index="visitor-index"),
     TableGrant("messages", ("GetItem", "PutItem")),
     TableGrant("messages", ("Query",), index="seq-index"),
+    TableGrant("templates", ("Query", "PutItem", "DeleteItem")),
     TableGrant("connections", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("connections", ("Query",), index="channel-index"),
 )
 CONNECTION_METHODS: tuple[str, ...] = ("POST",)  # @connections calls: post a frame
+# Chat files: browsers upload with a presigned POST (the functions' s3:PutObject) and download
+# with a presigned GET; HeadObject, when a message attaches a file, is s3:GetObject too.
+FILE_ACTIONS: tuple[str, ...] = ("PutObject", "GetObject")
+FILES_PREFIX = "files/"
 
 
 def _sid(grant: TableGrant) -> str:
-    words = [grant.table, *(grant.index.split("-") if grant.index else [])]
+    words = [*grant.table.split("_"), *(grant.index.split("-") if grant.index else [])]
     return "".join(word.capitalize() for word in words)
 
 
@@ -44,7 +54,8 @@ def table_arn(table_name: str, index: str | None = None) -> dict[str, str]:
 
 
 def data_statements(table_prefix: str) -> list[dict[str, Any]]:
-    """Statements for data: DynamoDB by table and index, and posting to websocket connections."""
+    """Statements for data: DynamoDB by table and index, chat files in the data bucket, and
+    posting to websocket connections."""
     statements = [
         {
             "Sid": _sid(grant),
@@ -54,6 +65,12 @@ def data_statements(table_prefix: str) -> list[dict[str, Any]]:
         }
         for grant in DATA_GRANTS
     ]
+    statements.append({
+        "Sid": "ChatFiles",
+        "Effect": "Allow",
+        "Action": [f"s3:{action}" for action in FILE_ACTIONS],
+        "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{DataBucket}}/{FILES_PREFIX}*"}],
+    })
     statements.append({
         "Sid": "WebsocketConnections",
         "Effect": "Allow",

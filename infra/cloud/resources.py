@@ -16,7 +16,7 @@ RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 
 
 def logical_table_id(short_name: str) -> str:
-    return f"{short_name.capitalize()}Table"
+    return "".join(word.capitalize() for word in short_name.split("_")) + "Table"
 
 
 def table(model: type[Model], table_name: str, ttl_attribute: str | None) -> dict[str, Any]:

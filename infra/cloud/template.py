@@ -97,6 +97,7 @@ def _environment(options: Options) -> tuple[dict[str, Any], dict[str, dict[str, 
     shared = {
         "PARLEY_STAGE": options.stage,
         "PARLEY_TABLE_PREFIX": options.table_prefix,
+        "PARLEY_DATA_BUCKET": {"Ref": "DataBucket"},
         "PARLEY_SECRET": {"Ref": "ParleySecret"},
         "PARLEY_WS_ENDPOINT": _sub(urls["ws_endpoint"]),
         "PARLEY_WS_URL": _sub(urls["ws_url"]),

@@ -3,10 +3,12 @@
 The child gets its own process group, so a terminal's Ctrl-C reaches only us and we stop
 moto *after* the gateway has shut down (its ``$disconnect`` handlers still need DynamoDB),
 and on Linux it is also told to exit if we die without cleaning up (PR_SET_PDEATHSIG).
+It runs ``infra.local.moto_app``: moto's own server app, with S3 POST policies enforced.
 """
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO, Optional
 
 PR_SET_PDEATHSIG = 1
+ROOT = Path(__file__).resolve().parents[2]  # the repository root, so `infra` imports from any cwd
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -51,6 +54,11 @@ def answers_as_moto(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _child_environment() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), path] if path else [str(ROOT)])}
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -69,7 +77,8 @@ class MotoServer:
             raise RuntimeError(f"cannot start moto on {self.host}:{self.port}: the port is in use (try --moto-port 0)")
         self._log = open(self.log_path, "wb")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "infra.local.moto_app", "--host", self.host, "--port", str(self.port)],
+            env=_child_environment(),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,198 @@
+"""The operator workspace's frames: tags, close and reopen, assignment, visitor cards and
+reply templates. Every change is pushed to all the site's operators, the sender included.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import dialogs, events, protocol, templates, visitors
+from chalicelib.clock import new_id, now_ms
+from chalicelib.delivery import Outbox
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.storage import access
+from chalicelib.storage.models import Connection, Dialog, Template, Visitor
+
+MAX_DIALOGS_ON_CARD = 100
+CHANGE_ATTEMPTS = 5
+
+
+def site_dialog(conn: Connection, dialog_id: str | None) -> Dialog:
+    """The dialog, when it is this operator's site's; NotFound otherwise (the two look alike)."""
+    dialog = access.get_dialog(dialog_id or "")
+    if dialog is None or dialog.site_id != conn.site_id:
+        raise NotFound("dialog not found")
+    return dialog
+
+
+def _to_operators(site_id: str, outbox: Outbox, frame: dict[str, Any]) -> None:
+    outbox.add(access.channel_connections(f"ops#{site_id}"), frame)
+
+
+def _dialog_changed(dialog: Dialog, outbox: Outbox) -> None:
+    _to_operators(dialog.site_id, outbox, {"type": "dialog", "dialog": dialogs.dialog_summary(dialog)})
+
+
+# --- the workspace --------------------------------------------------------------------------
+
+def _workspace(conn: Connection, _frame: protocol.Frame, outbox: Outbox) -> None:
+    me = access.get_operator(conn.subject_id)
+    site = access.get_site(conn.site_id)
+    if me is None or site is None:
+        raise NotFound("operator not found")
+    outbox.add([conn.connection_id], {
+        "type": "workspace",
+        "me": {"operator_id": me.operator_id, "name": me.name, "email": me.email,
+               "avatar": visitors.gravatar(me.email)},
+        "site": {"site_id": site.site_id, "name": site.name},
+        "operators": sorted(({"operator_id": op.operator_id, "name": op.name, "avatar": visitors.gravatar(op.email)}
+                             for op in access.site_operators(conn.site_id)), key=lambda op: op["name"].lower()),
+        "templates": templates.views(access.site_templates(conn.site_id)),
+        "tags": sorted(site.tags or (), key=str.lower),
+    })
+
+
+# --- tags, status, assignment -----------------------------------------------------------------
+
+def _tag(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    tag, add = frame.tag or "", frame.type == "tag_add"
+    dialog = access.tag_dialog(frame.dialog_id or "", conn.site_id, tag, add, dialogs.MAX_TAGS)
+    if dialog is None:
+        site_dialog(conn, frame.dialog_id)
+        raise Invalid(f"a dialog has at most {dialogs.MAX_TAGS} tags")
+    if add:
+        access.add_site_tag(conn.site_id, tag)
+    _dialog_changed(dialog, outbox)
+
+
+def _change(conn: Connection, dialog_id: str | None, actions_for: Callable[[Dialog], list[Any]]) -> Dialog:
+    """Applies a change of status or assignee, read again and retried when another one races."""
+    for _ in range(CHANGE_ATTEMPTS):
+        dialog = site_dialog(conn, dialog_id)
+        actions = actions_for(dialog)
+        if not actions:
+            return dialog
+        changed = access.change_dialog(dialog.dialog_id, conn.site_id, int(dialog.rev or 0), actions)
+        if changed is not None:
+            return changed
+    raise Invalid("the dialog is changing right now; try again")
+
+
+def _close(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    at = now_ms()
+    dialog = _change(conn, frame.dialog_id,
+                     lambda d: dialogs.status_change(d, "closed", at) if d.status != "closed" else [])
+    access.release_open_dialog(dialog.visitor_id, dialog.dialog_id)
+    outbox.add(dialog.visitor_conns or (), {"type": "closed", "dialog_id": dialog.dialog_id})
+    _dialog_changed(dialog, outbox)
+
+
+def _reopen(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    at = now_ms()
+    dialog = _change(conn, frame.dialog_id,
+                     lambda d: dialogs.status_change(d, "open", at) if d.status != "open" else [])
+    # The visitor writes into it again, unless they have started another dialog meanwhile.
+    access.claim_open_dialog(dialog.visitor_id, dialog.dialog_id)
+    _dialog_changed(dialog, outbox)
+
+
+def _assign(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    name = None
+    if frame.operator_id is not None:
+        operator = access.get_operator(frame.operator_id)
+        if operator is None or operator.site_id != conn.site_id:
+            raise NotFound("operator not found")
+        name = operator.name
+    dialog = _change(conn, frame.dialog_id, lambda d: dialogs.assignee_change(d, frame.operator_id, name)
+                     if d.assignee_id != frame.operator_id else [])
+    _dialog_changed(dialog, outbox)
+
+
+# --- visitor cards ----------------------------------------------------------------------------
+
+def _site_visitor(conn: Connection, visitor_id: str | None) -> Visitor:
+    visitor = access.get_visitor(visitor_id or "")
+    if visitor is None or visitor.site_id != conn.site_id:
+        raise NotFound("visitor not found")
+    return visitor
+
+
+def _visitor(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    visitor = _site_visitor(conn, frame.visitor_id)
+    found = access.visitor_dialogs(visitor.visitor_id, MAX_DIALOGS_ON_CARD)
+    outbox.add([conn.connection_id], {"type": "visitor", "visitor": visitors.card(visitor),
+                                      "dialogs": [dialogs.dialog_summary(d) for d in found]})
+
+
+def _visitor_update(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    edits = visitors.check_edits(frame.edits or {})
+    visitor = _site_visitor(conn, frame.visitor_id)
+    changed = {field: value for field, value in edits.items() if getattr(visitor, field) != value}
+    if changed:
+        actions = [getattr(Visitor, field).set(value) if value else getattr(Visitor, field).remove()
+                   for field, value in changed.items()]
+        updated = access.update_visitor(visitor.visitor_id, conn.site_id, actions)
+        if updated is None:
+            raise NotFound("visitor not found")
+        _record_edits(visitor, changed, conn.name or "Operator")
+        if "name" in changed or "email" in changed:
+            _rename_dialogs(updated, outbox)
+        visitor = updated
+    _to_operators(conn.site_id, outbox, {"type": "visitor", "visitor": visitors.card(visitor)})
+
+
+def _record_edits(before: Visitor, changed: dict[str, str | None], by: str) -> None:
+    at = now_ms()
+    for field, value in changed.items():
+        access.put_visitor_event(events.new_event(before.visitor_id, "edit", at, {
+            "field": field, "old": getattr(before, field), "new": value, "by": by}))
+
+
+def _rename_dialogs(visitor: Visitor, outbox: Outbox) -> None:
+    name = visitors.display_name(visitor.visitor_id, visitor.name)
+    for dialog in access.visitor_dialogs(visitor.visitor_id, MAX_DIALOGS_ON_CARD):
+        renamed = access.set_visitor_on_dialog(dialog.dialog_id, name, visitor.email)
+        if renamed is not None:
+            _dialog_changed(renamed, outbox)
+
+
+def _visitor_events(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    visitor = _site_visitor(conn, frame.visitor_id)
+    page, cursor = access.visitor_events(visitor.visitor_id, frame.cursor, events.PAGE)
+    outbox.add([conn.connection_id], {"type": "visitor_events", "visitor_id": visitor.visitor_id,
+                                      "events": [events.event_view(e) for e in page], "cursor": cursor})
+
+
+# --- reply templates --------------------------------------------------------------------------
+
+def _template_save(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    current = access.site_templates(conn.site_id)
+    known = {t.template_id for t in current}
+    if frame.template_id is None and len(current) >= templates.MAX_PER_SITE:
+        raise Invalid(f"a site has at most {templates.MAX_PER_SITE} templates; delete one first")
+    if frame.template_id is not None and frame.template_id not in known:
+        raise NotFound("template not found")
+    template = Template(conn.site_id, frame.template_id or new_id("t"), shortcut=frame.shortcut,
+                        text=frame.text, updated_at=now_ms(), updated_by=conn.name or "Operator")
+    if not access.put_template(template, must_exist=frame.template_id is not None):
+        raise NotFound("template not found")
+    kept = [t for t in current if t.template_id != template.template_id]
+    _to_operators(conn.site_id, outbox, {"type": "templates", "templates": templates.views([*kept, template])})
+
+
+def _template_delete(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    current = access.site_templates(conn.site_id)
+    if frame.template_id not in {t.template_id for t in current}:
+        raise NotFound("template not found")
+    access.delete_template(conn.site_id, frame.template_id or "")
+    kept = [t for t in current if t.template_id != frame.template_id]
+    _to_operators(conn.site_id, outbox, {"type": "templates", "templates": templates.views(kept)})
+
+
+HANDLERS: dict[str, Callable[[Connection, protocol.Frame, Outbox], None]] = {
+    "workspace": _workspace,
+    "tag_add": _tag, "tag_remove": _tag,
+    "close": _close, "reopen": _reopen, "assign": _assign,
+    "visitor": _visitor, "visitor_update": _visitor_update, "visitor_events": _visitor_events,
+    "template_save": _template_save, "template_delete": _template_delete,
+}
