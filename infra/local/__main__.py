@@ -42,6 +42,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+SECOND_OPERATOR = "ben@demo.shop"
+
+
 def _raise_interrupt(signum: int, frame: Optional[FrameType]) -> None:
     raise KeyboardInterrupt  # SIGINT/SIGTERM during start-up: unwind and stop moto
 
@@ -52,7 +55,10 @@ def seed(urls: StackUrls, email: str) -> dict[str, Any]:
 
     admin.create_tables()
     password = os.environ.get("PARLEY_DEMO_PASSWORD") or secrets.token_urlsafe(9)
-    return admin.seed_demo(urls.shop_origins, email, password)
+    seeded = admin.seed_demo(urls.shop_origins, email, password)
+    # A second operator, so two people can try the workspace together (same password).
+    second = admin.seed_demo(urls.shop_origins, SECOND_OPERATOR, password, operator_name="Ben")
+    return {**seeded, "operator2_email": second["operator_email"]}
 
 
 def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[Listener]:
@@ -79,6 +85,7 @@ def ready_info(urls: StackUrls, seeded: dict[str, Any], moto: MotoServer) -> dic
         "moto_url": urls.moto_url,
         "operator_email": seeded["operator_email"],
         "operator_password": seeded["operator_password"],
+        "operator2_email": seeded["operator2_email"],
         "site_id": seeded["site_id"],
         "pid": os.getpid(),
         "moto_pid": moto.pid,
@@ -100,6 +107,7 @@ def banner(info: dict[str, Any]) -> str:
             f"  Operator console:           {info['console_url']}",
             f"    sign in as  {info['operator_email']}",
             f"    password    {info['operator_password']}",
+            f"    (a second operator, {info['operator2_email']}, has the same password)",
             f"  Websocket API:              {info['ws_url']}",
             f"  REST API:                   {info['parley_url']}/api/health",
             f"  Management API / metrics:   {info['mgmt_url']}/_local/metrics",

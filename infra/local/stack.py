@@ -32,6 +32,7 @@ READY_KEYS = (
     "moto_url",
     "operator_email",
     "operator_password",
+    "operator2_email",
     "site_id",
 )
 
@@ -49,6 +50,7 @@ class LocalStack:
     moto_url: str
     operator_email: str
     operator_password: str
+    operator2_email: str
     site_id: str
 
     def __init__(self, timeout: float = 60.0, env: Optional[dict[str, str]] = None, args: tuple[str, ...] = ()) -> None:
