@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
         "deploy": ["-m", "infra", "deploy"],
         "destroy": ["-m", "infra", "destroy"],
         "package": ["-m", "infra", "package"],
+        "screenshots": ["-m", "infra.local.screenshots"],
     }
     if not argv or argv[0] not in commands:
         print(f"usage: python3 dev.py {{{'|'.join(commands)}}} [args...]", file=sys.stderr)

@@ -22,6 +22,7 @@ from chalicelib.storage.models import (
 )
 
 READ_PAGES = 5  # a filtered list reads at most this many pages before it answers with a cursor
+FILTERED_PAGE = 200  # items a filtered list reads per request
 
 
 def _condition_failed(exc: Exception) -> bool:
@@ -310,7 +311,7 @@ def _dialog_page(index: Any, hash_name: str, partition: str, cursor: str | None,
     """One page of an index, newest first. With a tag the Query filters, so it reads pages
     until the list is full or READ_PAGES were read; the cursor then resumes where it stopped."""
     results = index.query(
-        partition, scan_index_forward=False, page_size=limit,
+        partition, scan_index_forward=False, page_size=max(limit, FILTERED_PAGE) if tag else limit,
         filter_condition=Dialog.tags.contains(tag) if tag else None,
         last_evaluated_key=_decode_cursor(cursor, hash_name, partition),
     )
