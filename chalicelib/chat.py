@@ -112,15 +112,18 @@ def _forget(gone: set[str]) -> None:
 # --- visitor frames ---------------------------------------------------------------------
 
 def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id)
+    """The visitor's current dialog: the open one, else the last one (closed) so that a reload
+    still shows the conversation; the connection subscribes to it."""
+    dialog_id = conn.dialog_id or _latest_dialog_id(conn.subject_id)
     reply: dict[str, Any] = {"type": "history", "dialog_id": dialog_id, "messages": [], "more": False,
-                             "next_after": frame.after_seq}
+                             "next_after": frame.after_seq, "closed": False}
     if dialog_id:
-        if access.add_visitor_connection(dialog_id, conn.subject_id, conn.connection_id) is None:
+        dialog = access.add_visitor_connection(dialog_id, conn.subject_id, conn.connection_id)
+        if dialog is None:
             raise NotFound("dialog not found")
         if conn.dialog_id != dialog_id:
             access.set_connection_dialog(conn.connection_id, dialog_id)
-        reply.update(history_page(dialog_id, frame.after_seq, for_visitor=True))
+        reply.update(history_page(dialog_id, frame.after_seq, for_visitor=True), closed=dialog.status == "closed")
     outbox.add([conn.connection_id], reply)
 
 
@@ -154,6 +157,11 @@ def _visitor_typing(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
 def _open_dialog_id(visitor_id: str) -> str | None:
     visitor = access.get_visitor(visitor_id)
     return visitor.open_dialog_id if visitor else None
+
+
+def _latest_dialog_id(visitor_id: str) -> str | None:
+    visitor = access.get_visitor(visitor_id)
+    return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
 
 
 def _next_open_dialog(conn: Connection, closed: str) -> str:

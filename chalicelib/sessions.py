@@ -20,7 +20,7 @@ logger = Logger(service="parley", child=True)
 _SITE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]{1,255}$")
 MAX_PASSWORD = 1024
-MAX_BODY = 8192
+MAX_BODY = 32 * 1024  # a page's url, title and referrer may be 2048 characters each
 
 
 def parse_body(raw: bytes | None) -> Any:

@@ -238,5 +238,5 @@ def test_widget_posts_text_plain_and_reads_the_answer_cross_origin(chat):
 
 
 def test_oversized_session_request_is_refused_with_a_clear_error(chat):
-    answer = chat.rest("POST", "/api/visitor/session", json.dumps({"site_id": "demo", "pad": "x" * 9000}))
+    answer = chat.rest("POST", "/api/visitor/session", json.dumps({"site_id": "demo", "pad": "x" * 33000}))
     assert answer["status"] == 400 and "larger than" in answer["body"]["Message"]

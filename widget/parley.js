@@ -271,6 +271,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
         if (f.dialog_id) dlg = f.dialog_id;
         const ms = f.messages || [], na = f.next_after ?? (ms.length && ms[ms.length - 1].seq);
         ms.forEach(add);
+        if (f.closed && !f.more) closed();
         // Notes leave seq gaps and a page may hold none for us: page on next_after, forward only.
         if (f.more && na > pg) { resume(na); return }
         if (!ready) { ready = 1; tries = 0; if (stEl.textContent === RC) status(''); for (const e of pend.values()) e._s = 0; for (const u of ups.values()) u._s = 0; flush() }

@@ -85,8 +85,8 @@ def claim_open_dialog(visitor_id: str, dialog_id: str, replacing: str | None = N
     free = Visitor.open_dialog_id.does_not_exist()
     if replacing:
         free = free | (Visitor.open_dialog_id == replacing)
-    return _conditional_update(Visitor(visitor_id), [Visitor.open_dialog_id.set(dialog_id)],
-                               Visitor.visitor_id.exists() & free)
+    actions = [Visitor.open_dialog_id.set(dialog_id), Visitor.last_dialog_id.set(dialog_id)]
+    return _conditional_update(Visitor(visitor_id), actions, Visitor.visitor_id.exists() & free)
 
 
 def release_open_dialog(visitor_id: str, dialog_id: str) -> None:

@@ -76,6 +76,7 @@ class Visitor(Model):
     site_id = UnicodeAttribute()
     created_at = NumberAttribute()
     open_dialog_id = UnicodeAttribute(null=True)
+    last_dialog_id = UnicodeAttribute(null=True)  # stays after a close: a reload shows it
     name = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
