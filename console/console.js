@@ -71,7 +71,7 @@ const state = {
   drafts: new Map(),     // dialog_id -> unsent textarea text
   cards: new Map(),      // visitor_id -> card
   visitorDialogs: new Map(), // visitor_id -> [summary] oldest first
-  pendingEdit: null,     // {visitor_id, field} awaiting the server's `visitor`
+  pendingEdits: [],      // [{visitor_id, field, value}] awaiting the server's `visitor` (or an error)
   lastAction: null,      // what an error frame without client_id refers to
   tplEdit: null,         // {id, shortcut, text, saving} being edited in the manager
   tplSaving: false,      // the "Save as template" form waits for `templates`
@@ -441,6 +441,8 @@ function isUnread(d) {
 function markRead(d) {
   if (!d || (state.reads[d.dialog_id] || 0) >= (d.last_seq || 0)) return;
   state.reads[d.dialog_id] = d.last_seq || 0;
+  const ids = Object.keys(state.reads);
+  if (ids.length > 3000) for (const id of ids) if (!state.summaries.has(id)) delete state.reads[id]; // keep it small
   local.set(READ_KEY + myId(), state.reads);
 }
 
@@ -646,11 +648,21 @@ function onError(f) {
   }
   if (f.code === 'unauthorized') { dropConnection(state.ws, true); return; }
   const text = f.message || f.code || 'Refused';
-  const where = state.lastAction && state.lastAction.where;
+  let where = state.lastAction && state.lastAction.where;
   state.lastAction = null;
-  if (where === 'card' && state.pendingEdit) {
-    showCardError(state.pendingEdit.field, text);
-    state.pendingEdit = null;
+  // Card edits may overlap other actions: the message names the field it refuses.
+  const edits = state.pendingEdits;
+  const edit = f.code === 'invalid' && (edits.find(e => text.includes(e.field)) || (where === 'card' && edits[0]));
+  if (edit) where = 'card';
+  if (where === 'card') {
+    if (edit) {
+      edits.splice(edits.indexOf(edit), 1);
+      if (edit.visitor_id === openVisitor()) {
+        const input = $('card-' + edit.field);
+        if (document.activeElement !== input) input.value = edit.value; // the typed value stays
+        showCardError(edit.field, text);
+      }
+    } else showCardError('name', text);
   } else if (where === 'tpl-save') {
     state.tplSaving = false;
     $('tpl-save-error').textContent = text;
@@ -744,7 +756,10 @@ function openDialog(id) {
   renderList();
   requestHistory(id);
   if (d.visitor_id) {
-    if (d.visitor_id !== previousVisitor) clearCardError();
+    if (d.visitor_id !== previousVisitor) {
+      clearCardError();
+      for (const f of ['name', 'email', 'phone']) delete $('card-' + f).dataset.sent;
+    }
     renderCard();
     send({ type: 'visitor', visitor_id: d.visitor_id });
   }
@@ -941,7 +956,6 @@ function scrollFeed(force) {
 function toggleAllHistory() {
   state.allHistory = !state.allHistory;
   $('history-toggle').setAttribute('aria-pressed', String(state.allHistory));
-  $('history-toggle').textContent = state.allHistory ? 'Only this dialog' : 'All dialogs with this visitor';
   const vid = openVisitor();
   if (state.allHistory && vid) {
     if (state.visitorDialogs.has(vid)) loadVisitorHistories(vid);
@@ -1235,10 +1249,12 @@ function onVisitor(f) {
     state.visitorDialogs.set(vid, f.dialogs.map(d => state.summaries.get(d.dialog_id) || d));
     if (state.allHistory && vid === openVisitor()) { loadVisitorHistories(vid); renderFeed(); }
   }
-  if (state.pendingEdit && state.pendingEdit.visitor_id === vid && !Array.isArray(f.dialogs)) {
-    state.pendingEdit = null;
-    clearCardError();
-  }
+  const same = (a, b) => String(a || '').trim().toLowerCase() === String(b || '').trim().toLowerCase();
+  state.pendingEdits = state.pendingEdits.filter(e => {
+    if (e.visitor_id !== vid || !same(card[e.field], e.value)) return true;
+    if ($('card-error').dataset.field === e.field) clearCardError();
+    return false;
+  });
   if (vid === openVisitor()) renderCard();
   if (state.full && state.full.visitor_id === vid) {
     renderFull();
@@ -1287,9 +1303,12 @@ function renderCard() {
     const input = $('card-' + field);
     input.disabled = !card;
     const err = $('card-error').dataset.field === field && $('card-error').textContent;
-    if (card && document.activeElement !== input && !err) input.value = card[field] || '';
-    input.dataset.saved = card ? card[field] || '' : '';
-    delete input.dataset.sent;
+    const saved = card ? card[field] || '' : '';
+    if (input.dataset.sent != null && input.dataset.sent.toLowerCase() === saved.toLowerCase()) delete input.dataset.sent;
+    // Keep what the operator is typing, what is on its way, and what was refused.
+    if (!card) input.value = '';
+    else if (document.activeElement !== input && !err && input.dataset.sent == null) input.value = saved;
+    input.dataset.saved = saved;
   }
   facts($('facts'), card || {});
 }
@@ -1304,8 +1323,8 @@ function saveField(input) {
   }
   if (value === input.dataset.sent) return; // Enter then blur: sent once
   input.dataset.sent = value;
-  clearCardError();
-  state.pendingEdit = { visitor_id: vid, field };
+  if ($('card-error').dataset.field === field) clearCardError();
+  state.pendingEdits.push({ visitor_id: vid, field, value });
   act({ type: 'visitor_update', visitor_id: vid, [field]: value }, 'card');
 }
 
@@ -1458,6 +1477,14 @@ function renderNotify() {
   $('notify-state').textContent = !state.notify ? 'Off.'
     : p === 'denied' ? 'The browser blocks notifications for this page; only the sound plays.'
       : p === 'unsupported' ? 'This browser has no notifications; only the sound plays.' : '';
+  if (state.notify && p === 'default') {
+    $('notify-state').append(button('Allow browser notifications', 'small', 'notify-allow', askPermission));
+  }
+}
+
+function askPermission() {
+  unlockAudio();
+  if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission().then(renderNotify, renderNotify);
 }
 
 // ---------- pop-ups and keyboard ----------
@@ -1533,6 +1560,7 @@ function init() {
   $('assign').addEventListener('change', e => act({ type: 'assign', dialog_id: state.openId, operator_id: e.target.value || null }));
   $('history-toggle').addEventListener('click', toggleAllHistory);
   $('card-toggle').addEventListener('click', () => toggleCard());
+  $('card-close').addEventListener('click', () => { toggleCard(false); $('card-toggle').focus(); });
   $('tag-input').addEventListener('keydown', e => {
     if (e.key !== 'Enter' || e.isComposing) return;
     e.preventDefault();
@@ -1592,10 +1620,7 @@ function init() {
   $('notify').addEventListener('change', e => {
     state.notify = e.target.checked;
     local.set(NOTIFY_KEY, state.notify);
-    if (state.notify) {
-      unlockAudio();
-      if ('Notification' in window && Notification.permission === 'default') Notification.requestPermission().then(renderNotify, renderNotify);
-    }
+    if (state.notify) askPermission();
     renderNotify();
   });
   document.addEventListener('keydown', onGlobalKey);
