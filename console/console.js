@@ -578,8 +578,9 @@ function requestHistory(id, after) {
   send({ type: 'history', dialog_id: id, after_seq: after != null ? after : Math.max(0, topSeq(feed) - 20) });
 }
 
-// Stores a message; live=true for pushed frames (they may notify).
-function onMessage(m, live) {
+// Stores a message; live=true for pushed frames (they may notify). With `batch`, the caller
+// renders what changed in one go (a history page: one layout, not one per message).
+function onMessage(m, live, batch) {
   if (!m || !m.dialog_id || typeof m.seq !== 'number') return;
   const id = m.dialog_id;
   if (m.client_id && state.outbox.has(m.client_id)) dropFromOutbox(m.client_id);
@@ -592,7 +593,7 @@ function onMessage(m, live) {
     const had = feed.get(m.seq);
     if (!had || had.provisional) {
       feed.set(m.seq, m);
-      renderFeedMessage(m, !!had);
+      if (batch) batch.push([m, !!had]); else renderFeedMessage(m, !!had);
     }
   }
   if (live && isVisitor) {
@@ -607,7 +608,9 @@ function onHistory(f) {
   const id = f.dialog_id;
   const msgs = Array.isArray(f.messages) ? f.messages : [];
   if (!id || !state.feeds.has(id)) return;
-  for (const m of msgs) onMessage({ dialog_id: id, ...m }, false);
+  const batch = [];
+  for (const m of msgs) onMessage({ dialog_id: id, ...m }, false, batch);
+  renderBatch(batch);
   if (f.more && msgs.length) requestHistory(id, f.next_after != null ? f.next_after : msgs[msgs.length - 1].seq);
   refreshRow(id);
 }
@@ -837,7 +840,7 @@ function renderFeed(keepScroll) {
       sec.append(b);
     }
     feedEl.append(sec);
-    [...feedOf(id).values()].sort((a, b) => a.seq - b.seq).forEach(m => renderFeedMessage(m, false));
+    [...feedOf(id).values()].sort((a, b) => a.seq - b.seq).forEach(m => insertFeedMessage(m, false));
   }
   for (const item of state.outbox.values()) if (item.dialog_id === state.openId) renderPending(item);
   if (keepScroll) feedEl.scrollTop = top; else scrollFeed(true);
@@ -896,6 +899,8 @@ function fileNode(file) {
 // Orders nodes inside a dialog's section by a private key: seq, Infinity for pending ones.
 function place(sec, node, key) {
   node._key = key;
+  const last = sec.lastElementChild;
+  if (!last || last._key == null || last._key <= key) { if (last !== node) sec.append(node); return; }
   for (const c of sec.children) {
     if (c !== node && c._key != null && !(c._key <= key)) { sec.insertBefore(node, c); return; }
   }
@@ -907,13 +912,27 @@ function pendingNode(cid) {
   return $('feed').querySelector(`[data-client-id="${CSS.escape(cid)}"]`);
 }
 
+const nearBottom = () => { const f = $('feed'); return f.scrollHeight - f.scrollTop - f.clientHeight < 80; };
+
 function renderFeedMessage(m, replace) {
+  const stick = nearBottom();
+  insertFeedMessage(m, replace);
+  scrollFeed(stick);
+}
+
+function renderBatch(items) {
+  if (!items.length) return;
+  const stick = nearBottom();
+  for (const [m, replace] of items.sort((a, b) => a[0].seq - b[0].seq)) insertFeedMessage(m, replace);
+  scrollFeed(stick);
+}
+
+// Puts a message in its dialog's section, in seq order; reads no layout.
+function insertFeedMessage(m, replace) {
   const sec = sectionOf(m.dialog_id);
   if (!sec) return;
-  const feed = $('feed');
   const old = sec.querySelector(`[data-seq="${m.seq}"]`);
   if (old && !replace) return;
-  const stick = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 80;
   const pending = m.client_id && pendingNode(m.client_id);
   const node = messageNode(m);
   node.dataset.seq = m.seq;
@@ -923,7 +942,6 @@ function renderFeedMessage(m, replace) {
   if (old) old.replaceWith(node);
   if (pending) pending.remove();
   place(sec, node, m.seq);
-  scrollFeed(stick);
 }
 
 function renderPending(item) {
