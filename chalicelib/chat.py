@@ -18,7 +18,7 @@ from chalicelib.config import settings
 from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound, ParleyError, Unauthorized
 from chalicelib.storage import access, blobs
-from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message
+from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message, Visitor
 
 logger = Logger(service="parley", child=True)
 CONNECTION_TTL_S = 3 * 3600  # API Gateway closes a websocket after 2 hours at the latest
@@ -128,7 +128,7 @@ def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
 
 
 def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id) or _start_dialog(conn)
+    dialog_id = conn.dialog_id or _open_or_new_dialog(conn)
     guard = (Dialog.visitor_id == conn.subject_id) & (Dialog.status == "open")
     stored = _store_message(conn, frame, dialog_id, guard, dialogs.visitor_author(), outbox)
     if stored is None:  # the dialog was closed: the visitor's next message opens a new one
@@ -164,16 +164,21 @@ def _latest_dialog_id(visitor_id: str) -> str | None:
     return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
 
 
+def _open_or_new_dialog(conn: Connection) -> str:
+    visitor = access.get_visitor(conn.subject_id)
+    return (visitor.open_dialog_id if visitor else None) or _start_dialog(conn, visitor)
+
+
 def _next_open_dialog(conn: Connection, closed: str) -> str:
     """The visitor's open dialog once `closed` was closed: another tab's new one, or a new one."""
-    current = _open_dialog_id(conn.subject_id)
-    return current if current and current != closed else _start_dialog(conn, replacing=closed)
+    visitor = access.get_visitor(conn.subject_id)
+    current = visitor.open_dialog_id if visitor else None
+    return current if current and current != closed else _start_dialog(conn, visitor, replacing=closed)
 
 
-def _start_dialog(conn: Connection, replacing: str | None = None) -> str:
+def _start_dialog(conn: Connection, visitor: Visitor | None, replacing: str | None = None) -> str:
     """Creates the visitor's dialog on its first message; two tabs racing get the same one."""
     dialog = dialogs.new_dialog(new_id("d"), conn.site_id, conn.subject_id, now_ms())
-    visitor = access.get_visitor(conn.subject_id)
     if visitor is not None and (visitor.name or visitor.email):
         dialog.visitor_name = visitors.display_name(visitor.visitor_id, visitor.name)
         dialog.visitor_email = visitor.email

@@ -35,17 +35,20 @@ def of_type(frames, kind):
 
 
 def lose_the_next_dialog_race(monkeypatch):
-    """The next tab to look for its visitor's open dialog finds none, as when it looked just
-    before another tab claimed one; later looks see the truth."""
-    from chalicelib import chat as service
+    """The next read of a visitor's record finds no open dialog, as when a tab looked just
+    before another tab claimed one; later reads see the truth."""
+    from chalicelib.storage import access
 
-    real, looked = service._open_dialog_id, []
+    real, looked = access.get_visitor, []
 
     def stale_once(visitor_id):
         looked.append(visitor_id)
-        return None if len(looked) == 1 else real(visitor_id)
+        found = real(visitor_id)
+        if len(looked) == 1 and found is not None:
+            found.open_dialog_id = None
+        return found
 
-    monkeypatch.setattr(service, "_open_dialog_id", stale_once)
+    monkeypatch.setattr(access, "get_visitor", stale_once)
 
 
 def test_visitor_message_reaches_all_its_tabs_and_every_operator(chat):
