@@ -172,3 +172,45 @@ def test_rest_refuses_wrong_origin_and_bad_login(stack):
     assert status == 401 and body["Code"] == "unauthorized"
     status, _ = post_json(f"{stack.parley_url}/api/operator/login", b"{broken")
     assert status == 400
+
+
+def _multipart(fields: dict[str, str], data: bytes) -> tuple[bytes, str]:
+    boundary = "parley-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.png"\r\n'
+                 f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _post_form(url: str, fields: dict[str, str], data: bytes) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    body, content_type = _multipart(fields, data)
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_s3_itself_refuses_an_upload_over_2_mb_and_the_message_cannot_attach_it(stack):
+    """Past the widget's own check (a client that lies about the size): the presigned POST's
+    policy makes S3 refuse 2 MB + 1 byte, and nothing can be attached."""
+    async def scenario():
+        _, tab, _ = await new_visitor(stack)
+        answer = await tab.request({"type": "upload", "client_id": new_client_id(), "name": "big.png",
+                                    "size": 2 * 1024 * 1024, "content_type": "image/png"}, "upload")
+        status, body = await asyncio.to_thread(_post_form, answer["url"], answer["fields"],
+                                               b"\0" * (2 * 1024 * 1024 + 1))
+        assert status == 400 and "<Code>EntityTooLarge</Code>" in body
+        cid = new_client_id()
+        await tab.send({"type": "message", "client_id": cid, "text": "", "file": answer["file"]})
+        error = await tab.wait_for(lambda f: f.get("type") == "error" and f.get("client_id") == cid)
+        assert error["code"] == "invalid" and "not uploaded" in error["message"]
+        status, _ = await asyncio.to_thread(_post_form, answer["url"], answer["fields"], b"\x89PNG fits")
+        assert status == 204
+        await tab.close()
+    run(scenario())
