@@ -28,7 +28,11 @@ REPO_DIR = PACKAGE_DIR.parent
 
 ALLOWED: dict[str, frozenset[str]] = {
     "widget": frozenset({"parley.js"}),
-    "console": frozenset({"index.html", "console.js", "console.css"}),
+    "console": frozenset({
+        "index.html", "console.js", "console.css",
+        "util.js", "state.js", "net.js", "list.js", "feed.js", "dialog.js",
+        "templates.js", "card.js", "full.js", "files.js", "alerts.js", "signin.js", "frames.js",
+    }),
 }
 NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")  # no dotfiles, no separators
 CONTENT_TYPES = {  # text only: a binary type would need API Gateway binary media types

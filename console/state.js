@@ -1,0 +1,55 @@
+// The console's shared state, its storage in session/localStorage, and lookups derived from it.
+
+export const AUTH_KEY = 'parley:console:auth';
+export const OUTBOX_KEY = 'parley:console:outbox';
+export const NOTIFY_KEY = 'parley:console:notify';
+export const READ_KEY = 'parley:console:read:';
+
+const store = area => ({
+  get(key) { try { return JSON.parse(area.getItem(key)); } catch { return null; } },
+  set(key, value) {
+    try { value == null ? area.removeItem(key) : area.setItem(key, JSON.stringify(value)); } catch { /* ignore */ }
+  },
+});
+export const session = store(sessionStorage);
+export const local = store(localStorage);
+
+export const state = {
+  auth: null,            // login response: {token, expires_at, ws_url, operator}
+  ws: null,
+  ready: false,          // the first `dialogs` page after (re)connecting has arrived
+  tries: 0,
+  retryTimer: 0,
+  pongTimer: 0,
+  me: {}, site: {}, operators: [], templates: [], tags: new Set(),
+  filter: { status: 'open', assignee: '', tag: '' },
+  list: new Set(),       // dialog ids in the list (they match the filter)
+  summaries: new Map(),  // dialog_id -> latest summary seen, listed or not
+  cursor: null,
+  pagingMore: false,
+  reads: {},             // dialog_id -> highest seq this operator has seen
+  feeds: new Map(),      // dialog_id -> Map(seq -> message)
+  openId: null,
+  allHistory: false,     // feed shows every dialog of the visitor
+  mode: 'reply',
+  outbox: new Map(),     // client_id -> {client_id, dialog_id, text, note, file, sentAt, error}
+  uploads: new Map(),    // client_id -> {file, dialog_id, note}
+  typing: new Map(),     // dialog_id -> {text, timer}
+  drafts: new Map(),     // dialog_id -> unsent textarea text
+  cards: new Map(),      // visitor_id -> card
+  visitorDialogs: new Map(), // visitor_id -> [summary] oldest first
+  pendingEdits: [],      // [{visitor_id, field, value}] awaiting the server's `visitor` (or an error)
+  lastAction: null,      // what an error frame without client_id refers to
+  tplEdit: null,         // {id, shortcut, text, saving} being edited in the manager
+  tplSaving: false,      // the "Save as template" form waits for `templates`
+  suggest: { items: [], active: 0 },
+  full: null,            // {visitor_id, events: [], cursor}
+  notify: local.get(NOTIFY_KEY) !== false,
+};
+
+export const operatorById = id => state.operators.find(o => o.operator_id === id);
+export const myId = () => state.me.operator_id || (state.auth && state.auth.operator && state.auth.operator.operator_id);
+export const myName = () => state.me.name || (state.auth && state.auth.operator && state.auth.operator.name) || '';
+export const visitorName = id => (state.summaries.get(id) || {}).visitor_name || 'Visitor';
+export const isClosed = () => (state.summaries.get(state.openId) || {}).status === 'closed';
+export const openVisitor = () => (state.summaries.get(state.openId) || {}).visitor_id;
