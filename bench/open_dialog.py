@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -21,11 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infra.local.client import Client, operator_login, visitor_session  # noqa: E402
+from infra.local.chromium import launch  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Stamps the click, then the first moment the feed holds `want` stored messages.
 WATCH = """([id, want]) => new Promise(resolve => {
   const row = document.querySelector(`[data-testid=dialog-row][data-dialog-id="${id}"]`);
@@ -64,7 +61,7 @@ def open_each(stack: LocalStack, ids: list[str], messages: int) -> tuple[list[fl
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(stack.console_url)
         page.get_by_test_id("login-email").fill(stack.operator_email)

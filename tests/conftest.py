@@ -51,6 +51,24 @@ def chat():
         yield MotoChat()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module; browser tests are skipped
+    without it, except under CI, where .ci/run must have installed it."""
+    from infra.local.chromium import CHROMIUM, launch
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is missing under CI: .ci/run must install Debian's chromium", pytrace=False)
+        pytest.skip("browser tests need Debian's chromium: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture(scope="session")
 def stack():
     """The whole local stack (`python -m infra.local`) on free ports, as a user runs it."""

@@ -1,30 +1,6 @@
 """A real headless Chromium (Debian's) on the demo shop and the console, driven by Playwright."""
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is missing under CI: .ci/run must install Debian's chromium", pytrace=False)
-    pytest.skip("browser tests need Debian's chromium: apt-get install chromium", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
 
 def sign_in(page, stack):
     page.goto(stack.console_url)

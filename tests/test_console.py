@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import uuid
 
-import pytest
-
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is missing under CI: .ci/run must install Debian's chromium", pytrace=False)
-    pytest.skip("browser tests need Debian's chromium: apt-get install chromium", allow_module_level=True)
-
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 # A 1x1 PNG (a real image: the console shows it as a thumbnail once it loads).
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def token() -> str:

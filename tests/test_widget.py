@@ -7,8 +7,6 @@ The operator side speaks the websocket protocol directly (``infra/local/screensh
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
 import time
 import urllib.request
@@ -19,27 +17,12 @@ import pytest
 
 from infra.local.screenshots import OperatorSocket
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        pytest.fail("Chromium is missing under CI: .ci/run must install Debian's chromium", pytrace=False)
-    pytest.skip("browser tests need Debian's chromium: apt-get install chromium", allow_module_level=True)
 
 STORED = '[data-testid="parley-message"][data-seq]'
 MAX_FILE = 2_097_152
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
