@@ -58,12 +58,11 @@ def visitor_session(body: Any, origin: str, user_agent: str = "") -> dict[str, A
     if origin not in site.allowed_origins:
         raise Forbidden("this page's origin is not allowed for the site")
     seen = _Seen(visitors.page_view(body.get("page")), body.get("visit") is True, user_agent, now_ms())
-    returning = _returning_visitor(body.get("token"), site_id)
-    if returning is None or not _record_return(returning, site_id, seen):
-        returning = _new_visitor(site_id, seen)
-    visitor_id = returning
+    visitor_id = _returning_visitor(body.get("token"), site_id)
+    if visitor_id is None or not _record_return(visitor_id, site_id, seen):
+        visitor_id = _new_visitor(site_id, seen)
     if seen.page is not None:
-        _record_page_view(visitor_id, seen)
+        _record_page_view(visitor_id, seen.page, seen.at)
     expires_at = now_s() + settings.visitor_token_days * 86400
     token = auth.issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)
     return {
@@ -120,10 +119,8 @@ def _record_return(visitor_id: str, site_id: str, seen: _Seen) -> bool:
     return access.update_visitor(visitor_id, site_id, actions) is not None
 
 
-def _record_page_view(visitor_id: str, seen: _Seen) -> None:
-    page = seen.page
-    assert page is not None
-    access.put_visitor_event(events.new_event(visitor_id, "pageview", seen.at, {
+def _record_page_view(visitor_id: str, page: visitors.PageView, at_ms: int) -> None:
+    access.put_visitor_event(events.new_event(visitor_id, "pageview", at_ms, {
         "url": page.url, "title": page.title, "referrer": page.referrer}))
 
 
