@@ -314,8 +314,8 @@ def _store_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guar
 def _answer_retry(conn: Connection, dialog_id: str, client_id: str, author: dict[str, Any],
                   outbox: Outbox) -> Message | None:
     """A retry of a message stored before its dialog closed is acked, never stored again."""
-    stored = access.get_message(dialog_id, client_id) if dialog_id else None
-    if stored is None or not dialogs.same_author(dialogs.author_dict(stored.author), author):
+    stored = _authors_message(dialog_id, client_id, author) if dialog_id else None
+    if stored is None:
         return None
     outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(stored.seq), True))
     return stored
@@ -329,9 +329,17 @@ def _assign_first_replier(dialog: Dialog, author: dict[str, Any]) -> Dialog | No
 
 def _stored_retry(dialog_id: str, client_id: str, author: dict[str, Any]) -> Message:
     """The message a retry refers to; its client id must be the same author's."""
+    stored = _authors_message(dialog_id, client_id, author)
+    if stored is None:
+        raise Invalid("client_id was already used for another message", client_id=client_id)
+    return stored
+
+
+def _authors_message(dialog_id: str, client_id: str, author: dict[str, Any]) -> Message | None:
+    """The stored message with this client id, if `author` wrote it."""
     stored = access.get_message(dialog_id, client_id)
     if stored is None or not dialogs.same_author(dialogs.author_dict(stored.author), author):
-        raise Invalid("client_id was already used for another message", client_id=client_id)
+        return None
     return stored
 
 

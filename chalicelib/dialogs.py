@@ -12,10 +12,6 @@ MAX_TAGS = 20
 NOBODY = "-"  # the assignee part of assignee_key for an unassigned dialog
 
 
-def visitor_display_name(visitor_id: str) -> str:
-    return display_name(visitor_id, None)
-
-
 def message_preview(text: str, file_name: str | None) -> str:
     return preview(f"📎 {file_name} {text}" if file_name else text)
 
@@ -108,7 +104,7 @@ def new_dialog(dialog_id: str, site_id: str, visitor_id: str, at_ms: int) -> Dia
         dialog_id,
         site_id=site_id,
         visitor_id=visitor_id,
-        visitor_name=visitor_display_name(visitor_id),
+        visitor_name=display_name(visitor_id, None),
         status="open",
         site_status=f"{site_id}#open",
         assignee_key=assignee_key(site_id, "open", None),
