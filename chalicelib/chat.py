@@ -130,10 +130,11 @@ def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
 def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     dialog_id = conn.dialog_id or _open_or_new_dialog(conn)
     guard = (Dialog.visitor_id == conn.subject_id) & (Dialog.status == "open")
-    stored = _store_message(conn, frame, dialog_id, guard, dialogs.visitor_author(), outbox)
+    file = _attached_file(conn, frame.file) if frame.file else None
+    stored = _store_message(conn, frame, file, dialog_id, guard, dialogs.visitor_author(), outbox)
     if stored is None:  # the dialog was closed: the visitor's next message opens a new one
         dialog_id = _next_open_dialog(conn, closed=dialog_id)
-        stored = _store_message(conn, frame, dialog_id, guard, dialogs.visitor_author(), outbox)
+        stored = _store_message(conn, frame, file, dialog_id, guard, dialogs.visitor_author(), outbox)
         if stored is None:
             raise NotFound("dialog not found", client_id=frame.client_id)
     if conn.dialog_id != dialog_id:
@@ -220,7 +221,8 @@ def _operator_history(conn: Connection, frame: protocol.Frame, outbox: Outbox) -
 def _operator_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     author = dialogs.operator_author(conn.subject_id, conn.name)
     guard = (Dialog.site_id == conn.site_id) & (Dialog.status == "open")
-    if _store_message(conn, frame, frame.dialog_id or "", guard, author, outbox) is None:
+    file = _attached_file(conn, frame.file) if frame.file else None
+    if _store_message(conn, frame, file, frame.dialog_id or "", guard, author, outbox) is None:
         workspace.site_dialog(conn, frame.dialog_id)  # not found unless it is the site's
         raise Invalid("this dialog is closed; reopen it to reply", client_id=frame.client_id)
 
@@ -287,13 +289,12 @@ def _attached_file(conn: Connection, ref: protocol.FileRef) -> FileAttribute:
     return FileAttribute(key=ref.key, name=ref.name, size=stored.size, content_type=stored.content_type)
 
 
-def _store_message(conn: Connection, frame: protocol.Frame, dialog_id: str, guard: Any,
-                   author: dict[str, Any], outbox: Outbox) -> Message | None:
-    """Stores a message once (whatever the retries), acks it, and fans it out. None when the
-    guard refuses the dialog (gone, not the sender's, or closed) and this is no retry of a
-    message already stored there."""
+def _store_message(conn: Connection, frame: protocol.Frame, file: FileAttribute | None, dialog_id: str,
+                   guard: Any, author: dict[str, Any], outbox: Outbox) -> Message | None:
+    """Stores a message (with its checked `file`) once whatever the retries, acks it, and fans
+    it out. None when the guard refuses the dialog (gone, not the sender's, or closed) and this
+    is no retry of a message already stored there."""
     text, client_id = frame.text or "", frame.client_id or ""
-    file = _attached_file(conn, frame.file) if frame.file else None
     at = now_ms()
     preview = dialogs.message_preview(text, file.name if file else None)
     dialog = access.record_message(dialog_id, guard, author, preview, at)
