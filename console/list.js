@@ -34,8 +34,9 @@ export function matches(d) {
 // A page of the list; false when it answers a subscribe the filter has moved on from.
 export function onDialogs(f) {
   const { status, assignee, tag } = state.filter;
-  if ((f.status && f.status !== status) || (f.tag != null && f.tag !== (tag || null)) ||
-    ('assignee' in f && (f.assignee || '') !== assignee)) return false;
+  // Each filter is compared both ways: a late page for "all tags" must not fill a tag's list.
+  if ((f.status && f.status !== status) || ('tag' in f && (f.tag || '') !== (tag || '')) ||
+    ('assignee' in f && (f.assignee || '') !== (assignee || ''))) return false;
   if (!state.pagingMore) state.list.clear(); // a fresh subscribe replaces the list
   state.pagingMore = false;
   for (const d of Array.isArray(f.dialogs) ? f.dialogs : []) {
