@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from chalice import Chalice, Response
-from chalice.app import WebsocketEvent
+from chalice import Chalice, Rate, Response
+from chalice.app import CloudWatchEvent, WebsocketEvent
 
-from chalicelib import chat, delivery, sessions, web
+from chalicelib import chat, delivery, proactive, sessions, web
 from chalicelib.mail import inbound
 from chalicelib.errors import ParleyError
 
@@ -55,8 +55,9 @@ def visitor_session() -> Any:
     origin = app.current_request.headers.get("origin", "")
     cors = sessions.cors_headers(origin)
     try:
-        user_agent = app.current_request.headers.get("user-agent", "")
-        return Response(sessions.visitor_session(_json_body(), origin, user_agent), headers=cors)
+        request = app.current_request
+        client = sessions.client_of(request.headers, request.context.get("identity", {}).get("sourceIp", ""))
+        return Response(sessions.visitor_session(_json_body(), origin, client), headers=cors)
     except ParleyError as exc:
         return _error_response(exc, cors)
 
@@ -76,6 +77,7 @@ def ws_connect(event: WebsocketEvent) -> dict[str, int]:
         connection_id=event.connection_id,
         query=raw.get("queryStringParameters") or {},
         headers=raw.get("headers") or {},
+        source_ip=raw.get("requestContext", {}).get("identity", {}).get("sourceIp", ""),
     )
     return {"statusCode": chat.connect(request)}
 
@@ -88,7 +90,12 @@ def ws_message(event: WebsocketEvent) -> None:
 
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> None:
-    chat.disconnect(event.connection_id)
+    chat.disconnect(event.connection_id, delivery.endpoint_for(event.domain_name, event.stage))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="triggers")
+def triggers_schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    return proactive.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
 @app.lambda_function(name="inbound_mail")

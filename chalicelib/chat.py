@@ -11,7 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import dialogs, files, protocol, visitors, workspace
+from chalicelib import (blocking, dialogs, files, live, monitor, proactive, protocol, siteconfig, sources,
+                        tracking, visitors, workspace)
 from chalicelib.auth import read_token
 from chalicelib.clock import new_id, now_ms, now_s
 from chalicelib.config import settings
@@ -29,6 +30,7 @@ class ConnectRequest:
     connection_id: str
     query: dict[str, str]
     headers: dict[str, str]
+    source_ip: str = ""
 
 
 def connect(request: ConnectRequest) -> int:
@@ -44,6 +46,8 @@ def connect(request: ConnectRequest) -> int:
     origin = _header(request.headers, "origin")
     if not _origin_allowed(claims.role, claims.site_id, origin):
         logger.info("websocket refused: origin", extra={"origin": origin})
+        return 403
+    if claims.role == "visitor" and _blocked(claims.site_id, claims.subject, request):
         return 403
     channel = f"ops#{claims.site_id}" if claims.role == "operator" else f"vis#{claims.subject}"
     access.put_connection(Connection(
@@ -67,13 +71,36 @@ def _origin_allowed(role: str, site_id: str, origin: str) -> bool:
     return site is not None and origin in site.allowed_origins
 
 
-def disconnect(connection_id: str) -> None:
+def _blocked(site_id: str, visitor_id: str, request: ConnectRequest) -> bool:
+    site = access.get_site(site_id)
+    if site is None:
+        return True
+    setup = siteconfig.load(site)
+    if not setup.blocks:
+        return False
+    client = tracking.Client(ip=request.source_ip, country=viewer_country(request.headers))
+    return blocking.block_of(setup, access.get_visitor(visitor_id), client, now_ms()) is not None
+
+
+def viewer_country(headers: dict[str, str]) -> str:
+    """The visitor's country from CloudFront's header, when the site is behind CloudFront."""
+    value = _header(headers, "cloudfront-viewer-country").strip().upper()
+    return value if len(value) == 2 and value.isalpha() else ""
+
+
+def disconnect(connection_id: str, endpoint: str | None = None) -> None:
+    """Forgets a closed connection; a visitor's last tab closing makes the visitor leave (the
+    monitor, the schedule), told to operators through `endpoint` when there is one."""
     conn = access.get_connection(connection_id)
     if conn is None:
         return
     if conn.role == "visitor" and conn.dialog_id:
         access.remove_visitor_connections(conn.dialog_id, {connection_id})
     access.delete_connection(connection_id)
+    if conn.role == "visitor" and endpoint:
+        outbox = Outbox(endpoint)
+        proactive.visitor_left(conn, outbox)
+        outbox.send()
 
 
 def receive(connection_id: str, body: str | None, endpoint: str) -> None:
@@ -125,20 +152,42 @@ def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
             access.set_connection_dialog(conn.connection_id, dialog_id)
         reply.update(history_page(dialog_id, frame.after_seq, for_visitor=True), closed=dialog.status == "closed")
     outbox.add([conn.connection_id], reply)
+    live.evaluate_now(conn, False, outbox)
 
 
 def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    dialog_id = conn.dialog_id or _open_or_new_dialog(conn)
+    dialog_id = conn.dialog_id or _open_or_new_dialog(conn, frame.greeting_id, outbox)
     guard = (Dialog.visitor_id == conn.subject_id) & (Dialog.status == "open")
     file = _attached_file(conn, frame.file) if frame.file else None
     stored = _store_message(conn, frame, file, dialog_id, guard, dialogs.visitor_author(), outbox)
     if stored is None:  # the dialog was closed: the visitor's next message opens a new one
-        dialog_id = _next_open_dialog(conn, closed=dialog_id)
+        dialog_id = _next_open_dialog(conn, dialog_id, frame.greeting_id, outbox)
         stored = _store_message(conn, frame, file, dialog_id, guard, dialogs.visitor_author(), outbox)
         if stored is None:
             raise NotFound("dialog not found", client_id=frame.client_id)
     if conn.dialog_id != dialog_id:
         access.set_connection_dialog(conn.connection_id, dialog_id)
+    if stored.text:
+        _capture_email(conn, stored.text, outbox)
+
+
+def _capture_email(conn: Connection, text: str, outbox: Outbox) -> None:
+    """An email address the visitor writes in the chat goes onto their card at once."""
+    email = sources.find_email(text)
+    if email is None:
+        return
+    visitor = access.get_visitor(conn.subject_id)
+    if visitor is None or visitor.email or visitor.verified:
+        return
+    setup = siteconfig.load_site(conn.site_id)
+    try:
+        visitor = tracking.change(setup, visitor, lambda _v: {"email": email}, now_ms())
+    except Invalid:
+        return
+    workspace.rename_dialogs(visitor, outbox)
+    outbox.add(access.channel_connections(f"ops#{conn.site_id}"),
+               {"type": "visitor", "visitor": tracking.full_card(visitor, setup)})
+    monitor.push_live(visitor, outbox)
 
 
 def _visitor_upload(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
@@ -165,28 +214,36 @@ def _latest_dialog_id(visitor_id: str) -> str | None:
     return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
 
 
-def _open_or_new_dialog(conn: Connection) -> str:
+def _open_or_new_dialog(conn: Connection, greeting_id: str | None, outbox: Outbox) -> str:
     visitor = access.get_visitor(conn.subject_id)
-    return (visitor.open_dialog_id if visitor else None) or _start_dialog(conn, visitor)
+    return (visitor.open_dialog_id if visitor else None) or _start_dialog(conn, visitor, None, greeting_id, outbox)
 
 
-def _next_open_dialog(conn: Connection, closed: str) -> str:
+def _next_open_dialog(conn: Connection, closed: str, greeting_id: str | None, outbox: Outbox) -> str:
     """The visitor's open dialog once `closed` was closed: another tab's new one, or a new one."""
     visitor = access.get_visitor(conn.subject_id)
     current = visitor.open_dialog_id if visitor else None
-    return current if current and current != closed else _start_dialog(conn, visitor, replacing=closed)
+    if current and current != closed:
+        return current
+    return _start_dialog(conn, visitor, closed, greeting_id, outbox)
 
 
-def _start_dialog(conn: Connection, visitor: Visitor | None, replacing: str | None = None) -> str:
-    """Creates the visitor's dialog on its first message; two tabs racing get the same one."""
+def _start_dialog(conn: Connection, visitor: Visitor | None, replacing: str | None,
+                  greeting_id: str | None, outbox: Outbox) -> str:
+    """Creates the visitor's dialog on its first message; two tabs racing get the same one.
+    A greeting the visitor answers becomes the dialog's first message."""
     dialog = dialogs.new_dialog(new_id("d"), conn.site_id, conn.subject_id, now_ms())
     if visitor is not None and (visitor.name or visitor.email):
         dialog.visitor_name = visitors.display_name(visitor.visitor_id, visitor.name)
         dialog.visitor_email = visitor.email
+    if visitor is not None and visitor.segments:
+        dialog.visitor_segments = set(visitor.segments)
     tabs = set(access.channel_connections(f"vis#{conn.subject_id}")) | {conn.connection_id}
     dialog.visitor_conns = tabs
     access.put_dialog(dialog)
     if access.claim_open_dialog(conn.subject_id, dialog.dialog_id, replacing):
+        if greeting_id:
+            _store_greeting(conn, dialog.dialog_id, greeting_id, outbox)
         return dialog.dialog_id
     access.delete_dialog(dialog.dialog_id)
     winner = _open_dialog_id(conn.subject_id)
@@ -195,18 +252,37 @@ def _start_dialog(conn: Connection, visitor: Visitor | None, replacing: str | No
     return winner
 
 
+def _store_greeting(conn: Connection, dialog_id: str, greeting_id: str, outbox: Outbox) -> None:
+    """The greeting a new dialog answers, stored as its first message (once: keyed by the
+    greeting) and counted as accepted."""
+    at = now_ms()
+    greeting = proactive.accepted_greeting(conn.subject_id, greeting_id, at)
+    if greeting is None or greeting.author is None:
+        return
+    author = dialogs.author_dict(greeting.author)
+    guard = Dialog.visitor_id == conn.subject_id
+    dialog = access.record_message(dialog_id, guard, author, dialogs.message_preview(greeting.text or "", None), at)
+    if dialog is None:
+        return
+    message = Message(dialog_id, f"greeting-{dialog_id}", seq=dialog.last_seq, author=author,
+                      text=greeting.text or "", created_at=greeting.at)
+    if access.insert_message(message):
+        _fan_out(conn, dialog, message, outbox)
+
+
 # --- operator frames --------------------------------------------------------------------
 
 def _operator_subscribe(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     assignee = {"me": conn.subject_id, "none": dialogs.NOBODY}.get(frame.assignee or "", frame.assignee)
     if assignee:
         page, cursor = access.dialogs_of_assignee(conn.site_id, frame.status, assignee, frame.cursor,
-                                                  protocol.DIALOG_PAGE, frame.tag)
+                                                  protocol.DIALOG_PAGE, frame.tag, frame.segment)
     else:
         page, cursor = access.dialogs_in_status(conn.site_id, frame.status, frame.cursor,
-                                                protocol.DIALOG_PAGE, frame.tag)
+                                                protocol.DIALOG_PAGE, frame.tag, frame.segment)
     outbox.add([conn.connection_id], {
         "type": "dialogs", "status": frame.status, "assignee": frame.assignee, "tag": frame.tag,
+        "segment": frame.segment,
         "dialogs": [dialogs.dialog_summary(d) for d in page], "cursor": cursor,
     })
 
@@ -366,10 +442,10 @@ def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str,
 Handler = Callable[[Connection, protocol.Frame, Outbox], None]
 _VISITOR: dict[str, Handler] = {
     "resume": _visitor_resume, "message": _visitor_message, "upload": _visitor_upload,
-    "typing": _visitor_typing, "ping": _ping,
+    "typing": _visitor_typing, "ping": _ping, **live.HANDLERS,
 }
 _OPERATOR: dict[str, Handler] = {
     "subscribe": _operator_subscribe, "history": _operator_history, "message": _operator_message,
     "upload": _operator_upload, "typing": _operator_typing, "ping": _ping,
-    **workspace.HANDLERS,
+    **workspace.HANDLERS, **siteconfig.HANDLERS, **monitor.HANDLERS, **proactive.HANDLERS,
 }

@@ -20,6 +20,7 @@ class Settings:
     ws_endpoint: str | None = None
     ws_url: str = ""
     console_origins: tuple[str, ...] = field(default_factory=tuple)
+    mail_from: str = ""  # the address follow-up emails come from (verified in SES)
     visitor_token_days: int = 30
     operator_token_hours: int = 12
 
@@ -41,6 +42,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ws_endpoint=env.get("PARLEY_WS_ENDPOINT") or None,
         ws_url=env.get("PARLEY_WS_URL", ""),
         console_origins=_csv(env.get("PARLEY_CONSOLE_ORIGINS", "")),
+        mail_from=env.get("PARLEY_MAIL_FROM", ""),
     )
 
 

@@ -93,3 +93,15 @@ def post(client: Any, connection_id: str, data: str) -> bool:
     except Exception:  # one bad connection must not stop delivery to the others
         logger.exception("post_to_connection failed", extra={"connection_id": connection_id})
         return True
+
+
+def close_connections(endpoint: str, connection_ids: Iterable[str]) -> None:
+    """Closes websocket connections (a blocked visitor's tabs); one already gone is fine."""
+    client = _client(endpoint)
+    for connection_id in connection_ids:
+        try:
+            client.delete_connection(ConnectionId=connection_id)
+        except client.exceptions.GoneException:
+            pass
+        except Exception:
+            logger.exception("delete_connection failed", extra={"connection_id": connection_id})

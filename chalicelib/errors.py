@@ -38,3 +38,7 @@ class Unauthorized(ParleyError):
 
 class Forbidden(ParleyError):
     code, status = "forbidden", 403
+
+
+class Blocked(Forbidden):
+    code = "blocked"

@@ -25,12 +25,25 @@ MAX_TAG_CHARS = 40
 MAX_SHORTCUT_CHARS = 40
 STATUSES = ("open", "closed")
 
-VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping"})
+MAX_EVENT_PROPS = 20
+MAX_PROP_CHARS = 256
+MAX_INVITE_CHARS = 500
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_GREETING_ID = re.compile(r"^[A-Za-z0-9_#.-]{1,160}$")
+_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping", "track", "identify", "check"})
 OPERATOR_TYPES = frozenset({
     "workspace", "subscribe", "history", "message", "upload", "typing", "ping",
     "tag_add", "tag_remove", "close", "reopen", "assign",
     "visitor", "visitor_update", "visitor_events", "template_save", "template_delete",
+    "monitor", "invite", "proactive", "trigger_save", "trigger_delete", "segment_save",
+    "segment_delete", "block_add", "block_remove", "settings_save",
 })
+# Operator frames carrying a document checked by chalicelib.triggers: frame type -> its field.
+DOCUMENT_FIELDS = {"trigger_save": "trigger", "segment_save": "segment", "block_add": "block",
+                   "settings_save": "settings"}
+ID_FIELDS = {"trigger_delete": "trigger_id", "segment_delete": "segment_id", "block_remove": "block_id"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,14 @@ class Frame:
     edits: dict[str, Any] | None = None  # visitor_update: the raw fields, checked by visitors
     template_id: str | None = None
     shortcut: str | None = None
+    segment: str | None = None  # subscribe filter
+    name: str | None = None  # track: the event's name
+    props: dict[str, Any] | None = None  # track: the event's properties
+    typing: bool = False  # track, check: the visitor is typing right now
+    identity: dict[str, str] | None = None  # identify: id, email, name, hash, source
+    greeting_id: str | None = None  # message: the greeting this message answers
+    doc: dict[str, Any] | None = None  # trigger_save, segment_save, block_add, settings_save
+    item_id: str | None = None  # trigger_delete, segment_delete, block_remove
 
 
 def parse_frame(raw: str | None, role: str) -> Frame:
@@ -103,7 +124,11 @@ def _message(data: dict[str, Any], role: str, client_id: str | None) -> Frame:
     note = role == "operator" and data.get("note") is True
     if note and file:
         raise Invalid("a note cannot carry a file")
-    return Frame("message", dialog_id=dialog_id, client_id=client_id, text=text, note=note, file=file)
+    greeting_id = data.get("greeting_id") if role == "visitor" else None
+    if greeting_id is not None and not (isinstance(greeting_id, str) and _GREETING_ID.match(greeting_id)):
+        raise Invalid("greeting_id is not one this server gave")
+    return Frame("message", dialog_id=dialog_id, client_id=client_id, text=text, note=note, file=file,
+                 greeting_id=greeting_id)
 
 
 def _file_ref(value: Any) -> FileRef | None:
@@ -163,7 +188,8 @@ def _subscribe(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
     if assignee is not None and not (isinstance(assignee, str) and _ID.match(assignee)):
         raise Invalid("assignee must be me, none or an operator id")
     tag = clean_tag(data["tag"]) if data.get("tag") is not None else None
-    return Frame("subscribe", cursor=cursor, status=status, assignee=assignee, tag=tag)
+    segment = _id_field(data, "segment") if data.get("segment") is not None else None
+    return Frame("subscribe", cursor=cursor, status=status, assignee=assignee, tag=tag, segment=segment)
 
 
 def clean_tag(value: Any) -> str:
@@ -231,6 +257,78 @@ def _ping(_data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
     return Frame("ping")
 
 
+def _track(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    name = data.get("name")
+    if not isinstance(name, str) or not _EVENT_NAME.match(name):
+        raise Invalid("an event name is 1 to 64 of A-Z a-z 0-9 _ . : -")
+    return Frame("track", name=name, props=_props(data.get("props")), typing=data.get("typing") is True)
+
+
+def _props(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_EVENT_PROPS:
+        raise Invalid(f"props must be an object of at most {MAX_EVENT_PROPS} keys")
+    for key, item in value.items():
+        if not _EVENT_NAME.match(key):
+            raise Invalid(f"props key {key[:40]!r}: 1 to 64 of A-Z a-z 0-9 _ . : -")
+        if isinstance(item, float) and item != item or item in (float("inf"), float("-inf")):
+            raise Invalid(f"props.{key} must be a finite number")
+        if not isinstance(item, (bool, int, float, str)) or (isinstance(item, str) and len(item) > MAX_PROP_CHARS):
+            raise Invalid(f"props.{key} must be a number, a boolean or a string of at most {MAX_PROP_CHARS} characters")
+    return dict(value)
+
+
+def _identify(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    identity: dict[str, str] = {}
+    for key, limit in (("id", 128), ("email", 254), ("name", 100), ("source", 16)):
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
+            value = str(value)
+        if not isinstance(value, str) or len(value) > limit:
+            raise Invalid(f"{key} must be a string of at most {limit} characters")
+        identity[key] = value.strip()
+    hash_value = data.get("hash")
+    if hash_value is not None:
+        if not isinstance(hash_value, str) or not _HEX.match(hash_value):
+            raise Invalid("hash must be the hex HMAC-SHA256 of the id")
+        identity["hash"] = hash_value.lower()
+    if not any(identity.get(key) for key in ("id", "email", "name")):
+        raise Invalid("identify needs an id, an email or a name")
+    return Frame("identify", identity=identity)
+
+
+def _check(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame("check", typing=data.get("typing") is True)
+
+
+def _monitor(_data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame(_data["type"])
+
+
+def _invite(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    text = data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise Invalid("an invitation needs a text")
+    if len(text.strip()) > MAX_INVITE_CHARS or "\x00" in text:
+        raise Invalid(f"an invitation is at most {MAX_INVITE_CHARS} characters")
+    return Frame("invite", visitor_id=_id_field(data, "visitor_id"), text=text.strip())
+
+
+def _document(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    field = DOCUMENT_FIELDS[data["type"]]
+    doc = data.get(field)
+    if not isinstance(doc, dict):
+        raise Invalid(f"{field} must be an object")
+    return Frame(data["type"], doc=doc)
+
+
+def _item(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame(data["type"], item_id=_id_field(data, ID_FIELDS[data["type"]]))
+
+
 def _dialog_id(data: dict[str, Any]) -> str:
     return _id_field(data, "dialog_id")
 
@@ -268,6 +366,14 @@ _PARSERS = {
     "visitor_events": _visitor,
     "template_save": _template_save,
     "template_delete": _template_delete,
+    "track": _track,
+    "identify": _identify,
+    "check": _check,
+    "monitor": _monitor,
+    "proactive": _monitor,
+    "invite": _invite,
+    **{kind: _document for kind in DOCUMENT_FIELDS},
+    **{kind: _item for kind in ID_FIELDS},
 }
 
 

@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import auth, events, visitors
+from chalicelib import auth, blocking, monitor, siteconfig, tracking, visitors
 from chalicelib.auth import Claims
-from chalicelib.clock import new_id, now_ms, now_s
+from chalicelib.clock import now_ms, now_s
 from chalicelib.config import settings
+from chalicelib.delivery import Outbox
 from chalicelib.errors import Forbidden, Invalid, NotFound, Unauthorized
 from chalicelib.storage import access
 from chalicelib.storage.models import Visitor
 
 logger = Logger(service="parley", child=True)
 _SITE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]{1,255}$")
 MAX_PASSWORD = 1024
 MAX_BODY = 32 * 1024  # a page's url, title and referrer may be 2048 characters each
@@ -44,9 +46,18 @@ def cors_headers(origin: str) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
-def visitor_session(body: Any, origin: str, user_agent: str = "") -> dict[str, Any]:
+def client_of(headers: Any, source_ip: str) -> tracking.Client:
+    """What the HTTP request says about the visitor: address, CloudFront's country, language."""
+    language = (headers.get("accept-language") or "").split(",")[0].split(";")[0].strip()
+    country = (headers.get("cloudfront-viewer-country") or "").strip().upper()
+    return tracking.Client(
+        ip=source_ip or "", country=country if len(country) == 2 and country.isalpha() else "",
+        language=language if _LANGUAGE.match(language) else "", user_agent=headers.get("user-agent") or "")
+
+
+def visitor_session(body: Any, origin: str, client: tracking.Client) -> dict[str, Any]:
     """A visitor token for a site, keeping the visitor of a still-valid previous token, and
-    the page the widget runs on (a page view: two writes at most)."""
+    the page the widget runs on (a page view: two writes). Refused for a blocked visitor."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
     site_id = body.get("site_id")
@@ -57,21 +68,33 @@ def visitor_session(body: Any, origin: str, user_agent: str = "") -> dict[str, A
         raise NotFound("unknown site")
     if origin not in site.allowed_origins:
         raise Forbidden("this page's origin is not allowed for the site")
-    seen = _Seen(visitors.page_view(body.get("page")), body.get("visit") is True, user_agent, now_ms())
-    visitor_id = _returning_visitor(body.get("token"), site_id)
-    if visitor_id is None or not _record_return(visitor_id, site_id, seen):
-        visitor_id = _new_visitor(site_id, seen)
-    if seen.page is not None:
-        _record_page_view(visitor_id, seen.page, seen.at)
+    setup = siteconfig.load(site)
+    language = body.get("language")
+    if isinstance(language, str) and _LANGUAGE.match(language):
+        client = replace(client, language=language)
+    at = now_ms()
+    visitor = _returning_visitor(body.get("token"), site_id)
+    blocking.refuse_blocked(setup, visitor, client, at)
+    visitor = tracking.record_page_view(setup, visitor, visitors.page_view(body.get("page")), client, at)
+    if settings.ws_endpoint:  # operators watching the monitor see the page view at once
+        out = Outbox(settings.ws_endpoint)
+        monitor.push_live(visitor, out)
+        out.send()
     expires_at = now_s() + settings.visitor_token_days * 86400
-    token = auth.issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)
+    token = auth.issue_token(Claims("visitor", visitor.visitor_id, site_id, expires_at), settings.secret)
     return {
-        "visitor_id": visitor_id, "token": token, "expires_at": expires_at, "ws_url": settings.ws_url,
-        "site": {"site_id": site.site_id, "name": site.name},
+        "visitor_id": visitor.visitor_id, "token": token, "expires_at": expires_at, "ws_url": settings.ws_url,
+        "site": {"site_id": site.site_id, "name": site.name, "language": setup.settings.language,
+                 "capture_emails": setup.settings.capture_emails},
     }
 
 
-def _returning_visitor(token: Any, site_id: str) -> str | None:
+def visitor_token(visitor_id: str, site_id: str) -> str:
+    expires_at = now_s() + settings.visitor_token_days * 86400
+    return auth.issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)
+
+
+def _returning_visitor(token: Any, site_id: str) -> Visitor | None:
     if not isinstance(token, str):
         return None
     try:
@@ -80,48 +103,8 @@ def _returning_visitor(token: Any, site_id: str) -> str | None:
         return None
     if claims.role != "visitor" or claims.site_id != site_id:
         return None
-    return claims.subject
-
-
-@dataclass(frozen=True)
-class _Seen:
-    page: visitors.PageView | None
-    new_visit: bool
-    user_agent: str
-    at: int
-
-
-def _new_visitor(site_id: str, seen: _Seen) -> str:
-    client = visitors.client_of(seen.user_agent)
-    visitor = Visitor(new_id("v"), site_id=site_id, created_at=seen.at, last_seen=seen.at, visits=1,
-                      device=client.device, browser=client.browser, os=client.os)
-    if seen.page is not None:
-        visitor.current_url, visitor.current_title = seen.page.url, seen.page.title or None
-        visitor.first_referrer = seen.page.external_referrer or None
-    access.put_visitor(visitor)
-    return visitor.visitor_id
-
-
-def _record_return(visitor_id: str, site_id: str, seen: _Seen) -> bool:
-    """Updates a returning visitor (one write); False when the record is gone."""
-    client = visitors.client_of(seen.user_agent)
-    actions = [Visitor.last_seen.set(seen.at)]
-    actions += [getattr(Visitor, name).set(value) for name, value in
-                (("device", client.device), ("browser", client.browser), ("os", client.os)) if value]
-    if seen.new_visit:
-        actions.append(Visitor.visits.add(1))
-    if seen.page is not None:
-        actions.append(Visitor.current_url.set(seen.page.url))
-        actions.append(Visitor.current_title.set(seen.page.title) if seen.page.title
-                       else Visitor.current_title.remove())
-        if seen.page.external_referrer:
-            actions.append(Visitor.first_referrer.set(Visitor.first_referrer | seen.page.external_referrer))
-    return access.update_visitor(visitor_id, site_id, actions) is not None
-
-
-def _record_page_view(visitor_id: str, page: visitors.PageView, at_ms: int) -> None:
-    access.put_visitor_event(events.new_event(visitor_id, "pageview", at_ms, {
-        "url": page.url, "title": page.title, "referrer": page.referrer}))
+    visitor = access.get_visitor(claims.subject)
+    return visitor if visitor is not None and visitor.site_id == site_id else None
 
 
 def operator_login(body: Any) -> dict[str, Any]:

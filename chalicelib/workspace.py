@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import dialogs, events, protocol, templates, visitors
+from chalicelib import dialogs, events, protocol, siteconfig, templates, tracking, visitors
 from chalicelib.clock import new_id, now_ms
 from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound
@@ -120,7 +120,8 @@ def _site_visitor(conn: Connection, visitor_id: str | None) -> Visitor:
 def _visitor(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     visitor = _site_visitor(conn, frame.visitor_id)
     found = access.visitor_dialogs(visitor.visitor_id, MAX_DIALOGS_ON_CARD)
-    outbox.add([conn.connection_id], {"type": "visitor", "visitor": visitors.card(visitor),
+    setup = siteconfig.load_site(conn.site_id)
+    outbox.add([conn.connection_id], {"type": "visitor", "visitor": tracking.full_card(visitor, setup),
                                       "dialogs": [dialogs.dialog_summary(d) for d in found]})
 
 
@@ -128,27 +129,25 @@ def _visitor_update(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
     edits = visitors.check_edits(frame.edits or {})
     visitor = _site_visitor(conn, frame.visitor_id)
     changed = {field: value for field, value in edits.items() if getattr(visitor, field) != value}
+    setup = siteconfig.load_site(conn.site_id)
     if changed:
-        actions = [getattr(Visitor, field).set(value) if value else getattr(Visitor, field).remove()
-                   for field, value in changed.items()]
-        updated = access.update_visitor(visitor.visitor_id, conn.site_id, actions)
-        if updated is None:
-            raise NotFound("visitor not found")
-        _record_edits(visitor, changed, conn.name or "Operator")
+        before = {field: getattr(visitor, field) for field in changed}
+        visitor = tracking.change(setup, visitor, lambda _current: dict(changed), now_ms())
+        _record_edits(visitor.visitor_id, before, changed, conn.name or "Operator")
         if "name" in changed or "email" in changed:
-            _rename_dialogs(updated, outbox)
-        visitor = updated
-    _to_operators(conn.site_id, outbox, {"type": "visitor", "visitor": visitors.card(visitor)})
+            rename_dialogs(visitor, outbox)
+    _to_operators(conn.site_id, outbox, {"type": "visitor", "visitor": tracking.full_card(visitor, setup)})
 
 
-def _record_edits(before: Visitor, changed: dict[str, str | None], by: str) -> None:
+def _record_edits(visitor_id: str, before: dict[str, str | None], changed: dict[str, str | None],
+                  by: str) -> None:
     at = now_ms()
     for field, value in changed.items():
-        access.put_visitor_event(events.new_event(before.visitor_id, "edit", at, {
-            "field": field, "old": getattr(before, field), "new": value, "by": by}))
+        access.put_visitor_event(events.new_event(visitor_id, "edit", at, {
+            "field": field, "old": before[field], "new": value, "by": by}))
 
 
-def _rename_dialogs(visitor: Visitor, outbox: Outbox) -> None:
+def rename_dialogs(visitor: Visitor, outbox: Outbox) -> None:
     name = visitors.display_name(visitor.visitor_id, visitor.name)
     for dialog in access.visitor_dialogs(visitor.visitor_id, MAX_DIALOGS_ON_CARD):
         renamed = access.set_visitor_on_dialog(dialog.dialog_id, name, visitor.email)

@@ -34,35 +34,40 @@ class MotoChat:
         self._read: dict[str, int] = {}
 
     # --- REST ----------------------------------------------------------------------------
-    def visitor_token(self, site_id: str = "demo", origin: str = SHOP, token: str | None = None) -> dict:
-        body = {"site_id": site_id} | ({"token": token} if token else {})
-        return self.rest("POST", "/api/visitor/session", body, origin)
+    def visitor_token(self, site_id: str = "demo", origin: str = SHOP, token: str | None = None,
+                      page: dict | None = None, headers: dict | None = None, source_ip: str = "127.0.0.1") -> dict:
+        body = {"site_id": site_id} | ({"token": token} if token else {}) | ({"page": page} if page else {})
+        return self.rest("POST", "/api/visitor/session", body, origin, headers=headers, source_ip=source_ip)
 
     def operator_token(self, email: str = "ann@demo.shop", password: str = "pw-ann-123") -> dict:
         return self.rest("POST", "/api/operator/login", {"email": email, "password": password}, CONSOLE)
 
     def rest(self, method: str, path: str, body: Any, origin: str = SHOP,
-             content_type: str = "application/json") -> dict:
+             content_type: str = "application/json", headers: dict | None = None,
+             source_ip: str = "127.0.0.1") -> dict:
         event = {
             "resource": path, "path": path, "httpMethod": method,
-            "headers": {"content-type": content_type, "origin": origin, "host": "api.example"},
+            "headers": {"content-type": content_type, "origin": origin, "host": "api.example", **(headers or {})},
             "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
             "pathParameters": None,
             "stageVariables": None, "isBase64Encoded": False,
             "body": body if isinstance(body, str) else json.dumps(body),
             "requestContext": {"resourcePath": path, "httpMethod": method, "stage": "test",
-                               "identity": {"sourceIp": "127.0.0.1"}},
+                               "identity": {"sourceIp": source_ip}},
         }
         response = self.app.app(event, None)
         return {"status": response["statusCode"], "body": json.loads(response["body"] or "null"),
                 "headers": response.get("headers", {})}
 
     # --- websocket -----------------------------------------------------------------------
-    def connect(self, token: str | None, origin: str = SHOP, version: str = "1") -> tuple[int, str]:
+    def connect(self, token: str | None, origin: str = SHOP, version: str = "1", source_ip: str = "127.0.0.1",
+                headers: dict | None = None) -> tuple[int, str]:
         connection_id = secrets.token_urlsafe(9) + "="
         query = {"v": version} | ({"token": token} if token is not None else {})
-        event = {"headers": {"Origin": origin}, "queryStringParameters": query,
-                 "requestContext": _context("$connect", "CONNECT", connection_id), "isBase64Encoded": False}
+        context = _context("$connect", "CONNECT", connection_id)
+        context["identity"] = {"sourceIp": source_ip}
+        event = {"headers": {"Origin": origin, **(headers or {})}, "queryStringParameters": query,
+                 "requestContext": context, "isBase64Encoded": False}
         return self.app.ws_connect(event, None)["statusCode"], connection_id
 
     def send(self, connection_id: str, frame: Any) -> list[dict]:

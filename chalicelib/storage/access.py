@@ -13,9 +13,11 @@ from pynamodb.expressions.condition import Condition, size
 from chalicelib.storage.models import (
     Connection,
     Dialog,
+    Greeting,
     Message,
     Operator,
     Site,
+    SiteConfig,
     Template,
     Visitor,
     VisitorEvent,
@@ -62,6 +64,74 @@ def add_site_tag(site_id: str, tag: str) -> None:
     Site(site_id).update(actions=[Site.tags.add({tag})], condition=Site.site_id.exists())
 
 
+def set_site_settings(site_id: str, settings_json: str) -> bool:
+    """UpdateItem sites[site_id]: the proactive and widget settings."""
+    return _conditional_update(Site(site_id), [Site.settings.set(settings_json)], Site.site_id.exists())
+
+
+# --- site configuration: triggers, segments, blocks and trigger counters ------------------
+
+def site_config(site_id: str) -> list[SiteConfig]:
+    """Query site_config[site_id, begins_with "c#"]: every trigger, segment and block."""
+    return list(SiteConfig.query(site_id, SiteConfig.item_key.startswith("c#")))
+
+
+def put_config_item(item: SiteConfig) -> None:
+    """PutItem site_config."""
+    item.save()
+
+
+def delete_config_item(site_id: str, item_key: str) -> None:
+    """DeleteItem site_config[site_id, item_key]."""
+    SiteConfig(site_id, item_key).delete()
+
+
+def trigger_counters(site_id: str) -> list[SiteConfig]:
+    """Query site_config[site_id, begins_with "s#"]: each trigger's counters."""
+    return list(SiteConfig.query(site_id, SiteConfig.item_key.startswith("s#")))
+
+
+def count_for_trigger(site_id: str, trigger_id: str, **counts: int) -> None:
+    """UpdateItem site_config[site_id, "s#<trigger_id>"]: adds to counters (atomic)."""
+    item = SiteConfig(site_id, f"s#{trigger_id}")
+    item.update(actions=[getattr(SiteConfig, name).add(value) for name, value in counts.items()])
+
+
+# --- greetings ------------------------------------------------------------------------------
+
+def session_greetings(visitor_id: str, session_id: str) -> list[Greeting]:
+    """Query greetings[visitor_id, begins_with "s#<session>#"], strongly consistent: the slots
+    a session's greetings took."""
+    return list(Greeting.query(visitor_id, Greeting.greeting_key.startswith(f"s#{session_id}#"),
+                               consistent_read=True))
+
+
+def claim_greeting(greeting: Greeting) -> bool:
+    """PutItem greetings unless the key is taken: False when another path got there first."""
+    try:
+        greeting.save(condition=Greeting.greeting_key.does_not_exist())
+        return True
+    except PutError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+
+
+def get_greeting(visitor_id: str, greeting_key: str) -> Greeting | None:
+    """GetItem greetings[visitor_id, greeting_key]."""
+    try:
+        return Greeting.get(visitor_id, greeting_key)
+    except DoesNotExist:
+        return None
+
+
+def mark_greeting(visitor_id: str, greeting_key: str, attribute: str, at_ms: int) -> bool:
+    """UpdateItem greetings[...]: sets `accepted_at` or `converted_at` once; False if already set."""
+    field = getattr(Greeting, attribute)
+    return _conditional_update(Greeting(visitor_id, greeting_key), [field.set(at_ms)],
+                               Greeting.greeting_key.exists() & field.does_not_exist())
+
+
 # --- visitors -------------------------------------------------------------------------------
 
 def get_visitor(visitor_id: str) -> Visitor | None:
@@ -101,6 +171,36 @@ def update_visitor(visitor_id: str, site_id: str, actions: list[Any]) -> Visitor
     if not _conditional_update(visitor, actions, Visitor.site_id == site_id):
         return None
     return visitor
+
+
+def update_visitor_at_version(visitor_id: str, version: int, actions: list[Any]) -> bool:
+    """UpdateItem visitors[visitor_id] if still at `version` (bumped here): tracking writes
+    are computed from a read, so a racing write makes this False and the caller reads again."""
+    still = Visitor.version == version if version else (Visitor.version.does_not_exist() | (Visitor.version == 0))
+    return _conditional_update(Visitor(visitor_id), [*actions, Visitor.version.set(version + 1)],
+                               Visitor.visitor_id.exists() & still)
+
+
+def live_visitors(site_id: str, now_ms: int, limit: int) -> list[Visitor]:
+    """Query visitors.live-index[site_id, active_until > now], most lasting first."""
+    return list(Visitor.by_live.query(site_id, Visitor.active_until > now_ms, scan_index_forward=False,
+                                      limit=limit))
+
+
+def due_visitors(shard: str, now_ms: int) -> Any:
+    """Query visitors.due-index[shard, active_until > now], all pages (an iterator)."""
+    return Visitor.by_due.query(shard, Visitor.active_until > now_ms)
+
+
+def followups_due(shard: str, now_ms: int) -> Any:
+    """Query visitors.followup-index[shard, followup_at <= now], all pages (an iterator)."""
+    return Visitor.by_followup.query(shard, Visitor.followup_at <= now_ms)
+
+
+def verified_visitor(site_id: str, external_id: str) -> str | None:
+    """Query visitors.external-index["site#external id"]: the verified visitor's id."""
+    found = next(iter(Visitor.by_external.query(f"{site_id}#{external_id}", limit=1)), None)
+    return found.visitor_id if found else None
 
 
 def put_visitor_event(event: VisitorEvent) -> None:
@@ -288,17 +388,34 @@ def set_visitor_on_dialog(dialog_id: str, name: str, email: str | None) -> Dialo
     return dialog if ok else None
 
 
+def set_dialog_segments(dialog_id: str, segments: set[str]) -> None:
+    """UpdateItem dialogs[dialog_id]: the visitor's segments, for the list's filter."""
+    action = Dialog.visitor_segments.set(segments) if segments else Dialog.visitor_segments.remove()
+    _conditional_update(Dialog(dialog_id), [action], Dialog.dialog_id.exists())
+
+
 def dialogs_in_status(site_id: str, status: str, cursor: str | None, limit: int,
-                      tag: str | None = None) -> tuple[list[Dialog], str | None]:
+                      tag: str | None = None, segment: str | None = None) -> tuple[list[Dialog], str | None]:
     """Query dialogs.site-status-index["site#status"], newest activity first, one page."""
-    return _dialog_page(Dialog.by_site_status, "site_status", f"{site_id}#{status}", cursor, limit, tag)
+    return _dialog_page(Dialog.by_site_status, "site_status", f"{site_id}#{status}", cursor, limit,
+                        _list_filter(tag, segment))
 
 
 def dialogs_of_assignee(site_id: str, status: str, assignee: str, cursor: str | None, limit: int,
-                        tag: str | None = None) -> tuple[list[Dialog], str | None]:
+                        tag: str | None = None, segment: str | None = None) -> tuple[list[Dialog], str | None]:
     """Query dialogs.assignee-index["site#status#operator"] ("-" for nobody), newest first."""
     partition = f"{site_id}#{status}#{assignee}"
-    return _dialog_page(Dialog.by_assignee, "assignee_key", partition, cursor, limit, tag)
+    return _dialog_page(Dialog.by_assignee, "assignee_key", partition, cursor, limit,
+                        _list_filter(tag, segment))
+
+
+def _list_filter(tag: str | None, segment: str | None) -> Condition | None:
+    """The list's FilterExpression: a tag on the dialog and/or its visitor in a segment."""
+    condition = Dialog.tags.contains(tag) if tag else None
+    if segment:
+        in_segment = Dialog.visitor_segments.contains(segment)
+        condition = in_segment if condition is None else condition & in_segment
+    return condition
 
 
 def visitor_dialogs(visitor_id: str, limit: int) -> list[Dialog]:
@@ -307,12 +424,13 @@ def visitor_dialogs(visitor_id: str, limit: int) -> list[Dialog]:
 
 
 def _dialog_page(index: Any, hash_name: str, partition: str, cursor: str | None, limit: int,
-                 tag: str | None) -> tuple[list[Dialog], str | None]:
-    """One page of an index, newest first. With a tag the Query filters, so it reads pages
+                 filter_condition: Condition | None) -> tuple[list[Dialog], str | None]:
+    """One page of an index, newest first. With a filter the Query filters, so it reads pages
     until the list is full or READ_PAGES were read; the cursor then resumes where it stopped."""
     results = index.query(
-        partition, scan_index_forward=False, page_size=max(limit, FILTERED_PAGE) if tag else limit,
-        filter_condition=Dialog.tags.contains(tag) if tag else None,
+        partition, scan_index_forward=False,
+        page_size=max(limit, FILTERED_PAGE) if filter_condition is not None else limit,
+        filter_condition=filter_condition,
         last_evaluated_key=_decode_cursor(cursor, hash_name, partition),
     )
     pages = results.page_iter

@@ -38,6 +38,7 @@ class Site(Model):
     allowed_origins = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = NumberAttribute()
     tags = UnicodeSetAttribute(null=True)  # every tag the site's operators have used
+    settings = UnicodeAttribute(null=True)  # proactive and widget settings as JSON (triggers.Settings)
 
 
 class OperatorEmailIndex(GlobalSecondaryIndex):
@@ -70,6 +71,50 @@ class Operator(Model):
     by_site = OperatorSiteIndex()
 
 
+class VisitorLiveIndex(GlobalSecondaryIndex):
+    """Sparse: a site's visitors with a page open now (the visitor monitor)."""
+
+    class Meta:
+        index_name = "live-index"
+        projection = AllProjection()
+
+    live_site = UnicodeAttribute(hash_key=True)
+    active_until = NumberAttribute(range_key=True)
+
+
+class VisitorDueIndex(GlobalSecondaryIndex):
+    """Sparse: visitors with a page open whom a trigger may still greet this session, spread
+    over shards; the scheduled evaluation reads only these."""
+
+    class Meta:
+        index_name = "due-index"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    active_until = NumberAttribute(range_key=True)
+
+
+class VisitorFollowupIndex(GlobalSecondaryIndex):
+    """Sparse: visitors who left and whom a follow-up email may be owed, by when it is due."""
+
+    class Meta:
+        index_name = "followup-index"
+        projection = AllProjection()
+
+    followup_shard = UnicodeAttribute(hash_key=True)
+    followup_at = NumberAttribute(range_key=True)
+
+
+class VisitorExternalIndex(GlobalSecondaryIndex):
+    """Sparse: verified visitors by the shop's own user id."""
+
+    class Meta:
+        index_name = "external-index"
+        projection = KeysOnlyProjection()
+
+    site_external = UnicodeAttribute(hash_key=True)  # "<site_id>#<shop user id>"
+
+
 class Visitor(Model):
     Meta = _meta("visitors")
     visitor_id = UnicodeAttribute(hash_key=True)
@@ -88,6 +133,36 @@ class Visitor(Model):
     os = UnicodeAttribute(null=True)
     visits = NumberAttribute(default=0)
     last_seen = NumberAttribute(null=True)
+    # Tracking (docs/proactive.md). Maps are JSON strings: read and written whole.
+    session_id = UnicodeAttribute(null=True)
+    session_started = NumberAttribute(null=True)
+    page_started = NumberAttribute(null=True)
+    session_urls = ListAttribute(of=UnicodeAttribute, null=True)
+    session_referrer = UnicodeAttribute(null=True)
+    utm = UnicodeAttribute(null=True)
+    search_query = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    path_views = UnicodeAttribute(null=True)
+    events = UnicodeAttribute(null=True)
+    segments = UnicodeSetAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)
+    verified = BooleanAttribute(null=True)
+    site_external = UnicodeAttribute(null=True)
+    live_site = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    active_until = NumberAttribute(null=True)
+    followup_shard = UnicodeAttribute(null=True)
+    followup_at = NumberAttribute(null=True)
+    popup_session = UnicodeAttribute(null=True)  # the session the popup count is for
+    popups_used = NumberAttribute(null=True)
+    last_popup_at = NumberAttribute(null=True)
+    version = NumberAttribute(default=0)  # tracking writes are conditional on it
+    by_live = VisitorLiveIndex()
+    by_due = VisitorDueIndex()
+    by_followup = VisitorFollowupIndex()
+    by_external = VisitorExternalIndex()
 
 
 class VisitorEvent(Model):
@@ -96,7 +171,7 @@ class VisitorEvent(Model):
     Meta = _meta("visitor_events")
     visitor_id = UnicodeAttribute(hash_key=True)
     event_key = UnicodeAttribute(range_key=True)  # "<at, 13 digits>#<random>": sorts by time
-    kind = UnicodeAttribute()  # "pageview" | "edit"
+    kind = UnicodeAttribute()  # "pageview" | "edit" | "event" | "identify" | "greeting"
     data = UnicodeAttribute()  # the event's fields as JSON
 
 
@@ -157,6 +232,7 @@ class Dialog(Model):
     visitor_conns = UnicodeSetAttribute(null=True)
     visitor_email = UnicodeAttribute(null=True)
     tags = UnicodeSetAttribute(null=True)
+    visitor_segments = UnicodeSetAttribute(null=True)  # the visitor's segments, for the list filter
     assignee_id = UnicodeAttribute(null=True)
     assignee_name = UnicodeAttribute(null=True)
     assignee_key = UnicodeAttribute()
@@ -212,6 +288,42 @@ class Template(Model):
     updated_by = UnicodeAttribute()
 
 
+class SiteConfig(Model):
+    """A site's triggers, segments and blocks ("c#trigger#<id>", "c#segment#<id>",
+    "c#block#<id>": one Query reads them all) and each trigger's counters ("s#<trigger_id>")."""
+
+    Meta = _meta("site_config")
+    site_id = UnicodeAttribute(hash_key=True)
+    item_key = UnicodeAttribute(range_key=True)
+    doc = UnicodeAttribute(null=True)  # the document as JSON (triggers.trigger_doc, ...)
+    shown = NumberAttribute(null=True)
+    held_out = NumberAttribute(null=True)
+    accepted = NumberAttribute(null=True)
+    goal_shown = NumberAttribute(null=True)
+    goal_held = NumberAttribute(null=True)
+
+
+class Greeting(Model):
+    """A proactive greeting shown (or held out) to a visitor.
+
+    Keys: "s#<session_id>#<slot>" for a trigger's greeting (a conditional put on the slot
+    decides which greeting a session gets), "m#<id>" for an operator's invitation,
+    "e#<trigger_id>" for a follow-up email (once per visitor and trigger)."""
+
+    Meta = _meta("greetings")
+    visitor_id = UnicodeAttribute(hash_key=True)
+    greeting_key = UnicodeAttribute(range_key=True)
+    site_id = UnicodeAttribute()
+    trigger_id = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    held_out = BooleanAttribute(default=False)
+    text = UnicodeAttribute(null=True)
+    author = AuthorAttribute(null=True)
+    at = NumberAttribute()
+    accepted_at = NumberAttribute(null=True)
+    converted_at = NumberAttribute(null=True)
+
+
 class ConnectionChannelIndex(GlobalSecondaryIndex):
     """Connections listening on a channel: `ops#<site_id>` or `vis#<visitor_id>`."""
 
@@ -239,6 +351,7 @@ class Connection(Model):
 TABLES: dict[str, type[Model]] = {
     "sites": Site, "operators": Operator, "visitors": Visitor, "visitor_events": VisitorEvent,
     "dialogs": Dialog, "messages": Message, "templates": Template, "connections": Connection,
+    "site_config": SiteConfig, "greetings": Greeting,
 }  # short name ("<prefix>-<name>" is the table) -> model
 ALL_MODELS: tuple[type[Model], ...] = tuple(TABLES.values())
 TIME_TO_LIVE: dict[str, str] = {"connections": "expires_at"}  # table -> TTL attribute (epoch s)

@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 # Distributions the functions import that the Lambda Python runtime does not ship
 # (it has boto3, botocore, jmespath, s3transfer, urllib3, dateutil and six).
-VENDORED = ("pynamodb", "aws-lambda-powertools", "typing_extensions", "ua-parser", "ua-parser-builtins")
+VENDORED = ("pynamodb", "aws-lambda-powertools", "typing_extensions", "ua-parser", "ua-parser-builtins", "tzdata")
 WEB_DIRS = ("widget", "console")
 LAMBDA_MEMORY_MB = 256
 LAMBDA_TIMEOUT_S = 30

@@ -25,6 +25,10 @@ DATA_GRANTS: tuple[TableGrant, ...] = (
     TableGrant("operators", ("Query",), index="email-index"),
     TableGrant("operators", ("Query",), index="site-index"),
     TableGrant("visitors", ("GetItem", "PutItem", "UpdateItem")),
+    TableGrant("visitors", ("Query",), index="live-index"),
+    TableGrant("visitors", ("Query",), index="due-index"),
+    TableGrant("visitors", ("Query",), index="followup-index"),
+    TableGrant("visitors", ("Query",), index="external-index"),
     TableGrant("visitor_events", ("PutItem", "Query")),
     TableGrant("dialogs", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("dialogs", ("Query",), index="site-status-index"),
@@ -33,14 +37,18 @@ DATA_GRANTS: tuple[TableGrant, ...] = (
     TableGrant("messages", ("GetItem", "PutItem")),
     TableGrant("messages", ("Query",), index="seq-index"),
     TableGrant("templates", ("Query", "PutItem", "DeleteItem")),
+    TableGrant("site_config", ("Query", "PutItem", "UpdateItem", "DeleteItem")),
+    TableGrant("greetings", ("GetItem", "Query", "PutItem", "UpdateItem")),
     TableGrant("connections", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("connections", ("Query",), index="channel-index"),
 )
-CONNECTION_METHODS: tuple[str, ...] = ("POST",)  # @connections calls: post a frame
+CONNECTION_METHODS: tuple[str, ...] = ("POST", "DELETE")  # @connections: post a frame; close a blocked visitor's socket
 # Chat files: browsers upload with a presigned POST (the functions' s3:PutObject) and download
 # with a presigned GET; HeadObject, when a message attaches a file, is s3:GetObject too.
 FILE_ACTIONS: tuple[str, ...] = ("PutObject", "GetObject")
 FILES_PREFIX = "files/"
+# Follow-up emails (SESv2 SendEmail is the ses:SendEmail action), from the site's verified identity.
+MAIL_ACTIONS: tuple[str, ...] = ("SendEmail",)
 
 
 def _sid(grant: TableGrant) -> str:
@@ -70,6 +78,12 @@ def data_statements(table_prefix: str) -> list[dict[str, Any]]:
         "Effect": "Allow",
         "Action": [f"s3:{action}" for action in FILE_ACTIONS],
         "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{DataBucket}}/{FILES_PREFIX}*"}],
+    })
+    statements.append({
+        "Sid": "FollowUpEmail",
+        "Effect": "Allow",
+        "Action": [f"ses:{action}" for action in MAIL_ACTIONS],
+        "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
     })
     statements.append({
         "Sid": "WebsocketConnections",

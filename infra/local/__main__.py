@@ -61,6 +61,13 @@ def seed(urls: StackUrls, email: str) -> dict[str, Any]:
     return {**seeded, "operator2_email": second["operator_email"]}
 
 
+def build_scheduler() -> Any:
+    from .scheduler import DEFAULT_PERIOD_S, Scheduler
+
+    period = float(os.environ.get("PARLEY_SCHEDULE_SECONDS") or DEFAULT_PERIOD_S)
+    return Scheduler(importlib.import_module("app"), period)
+
+
 def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[Listener]:
     from .demo_shop import create_shop_app
     from .gateway import GatewaySettings, create_apps
@@ -118,8 +125,9 @@ def banner(info: dict[str, Any]) -> str:
     )
 
 
-async def serve(group: ServerGroup, on_ready: Callable[[], None]) -> None:
-    """Serve until SIGINT/SIGTERM (a second one stops without waiting for open sockets)."""
+async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any = None) -> None:
+    """Serve until SIGINT/SIGTERM (a second one stops without waiting for open sockets), and
+    run the scheduled functions on their period meanwhile."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -137,7 +145,12 @@ async def serve(group: ServerGroup, on_ready: Callable[[], None]) -> None:
         await task  # surfaces the server's own error
         raise
     on_ready()
-    await task
+    schedule = asyncio.ensure_future(scheduler.serve()) if scheduler is not None else None
+    try:
+        await task
+    finally:
+        if schedule is not None:
+            schedule.cancel()
 
 
 def bind_all(args: argparse.Namespace) -> dict[str, socket.socket]:
@@ -166,7 +179,7 @@ def start_and_serve(
         if args.ready_file:
             write_ready_file(args.ready_file, info)
 
-    asyncio.run(serve(group, on_ready))
+    asyncio.run(serve(group, on_ready, build_scheduler()))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,55 @@
+"""A visitor's tracking frames on the websocket (track, identify, check) and the trigger
+evaluation each live event starts."""
+from __future__ import annotations
+
+from chalicelib import monitor, proactive, protocol, sessions, siteconfig, tracking
+from chalicelib.clock import now_ms
+from chalicelib.delivery import Outbox
+from chalicelib.errors import NotFound
+from chalicelib.siteconfig import SiteSetup
+from chalicelib.storage import access
+from chalicelib.storage.models import Connection, Visitor
+
+
+def _visitor(conn: Connection) -> tuple[SiteSetup, Visitor]:
+    visitor = access.get_visitor(conn.subject_id)
+    if visitor is None or visitor.site_id != conn.site_id:
+        raise NotFound("visitor not found")
+    return siteconfig.load_site(conn.site_id), visitor
+
+
+def evaluate_now(conn: Connection, typing: bool, outbox: Outbox) -> None:
+    """After a page opened (resume) or a check-in: a greeting, or when to check in."""
+    setup, visitor = _visitor(conn)
+    proactive.evaluate(setup, visitor, typing, now_ms(), outbox, reply_to=conn.connection_id)
+
+
+def _track(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    setup, visitor = _visitor(conn)
+    at = now_ms()
+    visitor = tracking.record_event(setup, visitor, frame.name or "", frame.props or {}, at)
+    proactive.record_goal(setup, visitor, frame.name or "", at)
+    monitor.push_live(visitor, outbox)
+    proactive.evaluate(setup, visitor, frame.typing, at, outbox, reply_to=conn.connection_id)
+
+
+def _identify(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    setup, visitor = _visitor(conn)
+    at = now_ms()
+    result = tracking.identify(setup, visitor, frame.identity or {}, at)
+    answer: dict[str, object] = {"type": "identified", "verified": result.verified}
+    if result.switch_to:
+        answer |= {"visitor_id": result.switch_to, "token": sessions.visitor_token(result.switch_to, conn.site_id)}
+    outbox.add([conn.connection_id], answer)
+    if not result.switch_to:
+        monitor.push_live(result.visitor, outbox)
+        outbox.add(access.channel_connections(f"ops#{conn.site_id}"),
+                   {"type": "visitor", "visitor": tracking.full_card(result.visitor, setup)})
+        proactive.evaluate(setup, result.visitor, False, at, outbox, reply_to=conn.connection_id)
+
+
+def _check(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    evaluate_now(conn, frame.typing, outbox)
+
+
+HANDLERS = {"track": _track, "identify": _identify, "check": _check}

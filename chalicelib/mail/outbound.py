@@ -1,0 +1,42 @@
+"""Outbound mail through SESv2. Follow-up emails today; the dialog mirror (issue 6) later."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from email.utils import formataddr
+
+from chalicelib.config import settings
+
+logger = Logger(service="parley", child=True)
+_client: Any = None
+_lock = threading.Lock()
+
+
+def _ses() -> Any:
+    global _client
+    with _lock:
+        if _client is None:
+            _client = boto3.client("sesv2", region_name=settings.region, endpoint_url=settings.aws_endpoint)
+        return _client
+
+
+def send_text(to: str, subject: str, text: str, sender_name: str) -> bool:
+    """Sends a plain-text email from the configured address; False when none is configured
+    or SES refuses (logged, never raised: a follow-up is not worth failing a run for)."""
+    if not settings.mail_from or not to:
+        logger.info("no PARLEY_MAIL_FROM: follow-up email not sent")
+        return False
+    try:
+        _ses().send_email(
+            FromEmailAddress=formataddr((sender_name, settings.mail_from)),
+            Destination={"ToAddresses": [to]},
+            Content={"Simple": {"Subject": {"Data": subject[:200], "Charset": "UTF-8"},
+                                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}},
+        )
+        return True
+    except Exception:  # SES refused (unverified sender, suppression list, throttling)
+        logger.exception("follow-up email failed")
+        return False
