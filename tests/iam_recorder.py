@@ -105,6 +105,9 @@ def to_iam(service: str, operation: str, params: dict[str, Any], endpoint_url: s
         return [Call("execute-api:ManageConnections",
                      f"arn:aws:execute-api:{REGION}:{ACCOUNT}:WEBSOCKET_API/{stage}/{method}"
                      f"/@connections/{params['ConnectionId']}")]
+    if service == "sesv2" and operation == "SendEmail":  # SESv2 sends are the ses:SendEmail action
+        domain = params.get("FromEmailAddress", "").rsplit("@", 1)[-1].rstrip(">")
+        return [Call("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
     return [Call(f"{service}:{operation}", "*")]
 
 

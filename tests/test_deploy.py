@@ -67,7 +67,8 @@ def test_deployment_package_leaves_out_what_lambda_provides(packaged):
 def test_every_function_can_deliver_to_websockets_and_signs_with_the_secret(template):
     functions = of_type(template, "AWS::Lambda::Function")
     handlers = {f["Properties"]["Handler"] for f in functions.values()}
-    assert handlers == {"app.app", "app.ws_connect", "app.ws_message", "app.ws_disconnect", "app.inbound_mail"}
+    assert handlers == {"app.app", "app.ws_connect", "app.ws_message", "app.ws_disconnect", "app.inbound_mail",
+                        "app.triggers_schedule"}
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["PARLEY_WS_ENDPOINT"]["Fn::Sub"].endswith(f"/{policy.WS_STAGE}")
@@ -117,7 +118,7 @@ def test_inbound_mail_rule_stores_then_invokes_for_the_domain_only(template):
 
 def test_role_policy_is_the_one_checked_against_recorded_calls(template):
     role_policy = template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    assert role_policy == policy.policy_document("parley-prod", "parley-prod-")
+    assert role_policy == policy.policy_document("parley-prod", "parley-prod-", "mail.shop.example")
 
 
 def test_schedules_become_rules_that_may_invoke_their_function():

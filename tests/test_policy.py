@@ -19,6 +19,7 @@ from tests.iam_recorder import ACCOUNT, REGION, Call
 from tests.moto_chat import SHOP
 from tests.test_chat import lose_the_next_dialog_race, msg, of_type, operator, visitor
 
+MAIL_DOMAIN = "mail.shop.example"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
           "WebsocketAPI": "WEBSOCKET_API", "DataBucket": "parley-test-data"}
 
@@ -30,7 +31,7 @@ def _resolve(value: Any) -> str:
 
 
 def _statements() -> list[dict[str, Any]]:
-    document = policy.policy_document("parley-test", "parley-test-")
+    document = policy.policy_document("parley-test", "parley-test-", MAIL_DOMAIN)
     return [{**s, "Resource": [_resolve(r) for r in s["Resource"]]} for s in document["Statement"]]
 
 
@@ -90,7 +91,51 @@ def _representative_chat(chat, monkeypatch) -> None:
     monkeypatch.setattr(access, "_connections", access._ConnectionCache())  # a cold container
     chat.send(tab1, {"type": "typing", "text": "and"})
     chat.disconnect(tab2)
+    _representative_proactive(chat, op, monkeypatch)
     chat.disconnect(op)
+
+
+def _representative_proactive(chat, op, monkeypatch) -> None:
+    """Tracking, triggers, the schedule, follow-up mail and blocking: every new access pattern."""
+    import time
+
+    import boto3
+    from chalicelib import config, proactive, tracking
+    from chalicelib.mail import outbound
+    from tests.test_proactive import ENDPOINT, greeting_trigger
+
+    monkeypatch.setattr(outbound, "settings", config.load_settings({"PARLEY_MAIL_FROM": policy.mail_from(MAIL_DOMAIN)}))
+    boto3.client("ses", region_name=REGION).verify_domain_identity(Domain=MAIL_DOMAIN)
+    instant = greeting_trigger(match={"all": [{"field": "url", "op": "contains", "value": "/pricing"}]})
+    cart = {"name": "Cart", "enabled": True, "match": {"all": [
+        {"field": "event", "key": "added_to_cart.value", "op": "gt", "value": 100}]},
+        "action": {"kind": "email", "subject": "Your cart", "text": "Still there?", "delay_minutes": 60}}
+    for frame in ({"type": "segment_save", "segment": {"name": "Has email", "match": {"all": [
+                      {"field": "has_email", "op": "is", "value": True}]}}},
+                  {"type": "trigger_save", "trigger": instant}, {"type": "trigger_save", "trigger": cart},
+                  {"type": "settings_save", "settings": {"goal_event": "purchase"}}):
+        chat.send(op, frame)
+    page = {"url": "https://shop.example/pricing", "title": "Pricing", "referrer": ""}
+    session = chat.visitor_token(page=page)["body"]
+    _, tab = chat.connect(session["token"], SHOP)
+    greeting = of_type(chat.send(tab, {"type": "resume", "after_seq": 0}), "greeting")[0]
+    chat.send(tab, msg("yes please", "cid-00000009", greeting_id=greeting["greeting_id"]))
+    chat.send(tab, {"type": "track", "name": "purchase"})
+    chat.send(tab, {"type": "track", "name": "added_to_cart", "props": {"value": 150}})
+    good = tracking.identity_hash(tracking.site_secret("demo"), "7")
+    chat.send(tab, {"type": "identify", "id": "7", "hash": good, "email": "jane@example.com"})
+    chat.send(op, {"type": "monitor"})
+    chat.send(op, {"type": "invite", "visitor_id": session["visitor_id"], "text": "Hello!"})
+    chat.send(op, {"type": "subscribe", "segment": "g_x"})
+    chat.disconnect(tab)
+    proactive.run_schedule(ENDPOINT, int(time.time() * 1000) + 2 * 3600_000)
+    view = of_type(chat.send(op, {"type": "proactive"}), "proactive")[-1]
+    chat.send(op, {"type": "trigger_delete", "trigger_id": view["triggers"][0]["trigger_id"]})
+    other = chat.visitor_token(page=page)["body"]
+    chat.connect(other["token"], SHOP)
+    blocked = of_type(chat.send(op, {"type": "block_add", "block": {"kind": "visitor", "value": other["visitor_id"]}}),
+                      "proactive")[-1]
+    chat.send(op, {"type": "block_remove", "block_id": blocked["blocks"][0]["block_id"]})
 
 
 def _representative_workspace(chat, op, tab, visitor_id, dialog_id) -> None:

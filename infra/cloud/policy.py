@@ -61,9 +61,10 @@ def table_arn(table_name: str, index: str | None = None) -> dict[str, str]:
     return {"Fn::Sub": f"{arn}/index/{index}" if index else arn}
 
 
-def data_statements(table_prefix: str) -> list[dict[str, Any]]:
-    """Statements for data: DynamoDB by table and index, chat files in the data bucket, and
-    posting to websocket connections."""
+def data_statements(table_prefix: str, mail_domain: str | None = None) -> list[dict[str, Any]]:
+    """Statements for data: DynamoDB by table and index, chat files in the data bucket,
+    follow-up emails from the mail domain's identity (when there is one), and posting to
+    websocket connections."""
     statements = [
         {
             "Sid": _sid(grant),
@@ -79,12 +80,13 @@ def data_statements(table_prefix: str) -> list[dict[str, Any]]:
         "Action": [f"s3:{action}" for action in FILE_ACTIONS],
         "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{DataBucket}}/{FILES_PREFIX}*"}],
     })
-    statements.append({
-        "Sid": "FollowUpEmail",
-        "Effect": "Allow",
-        "Action": [f"ses:{action}" for action in MAIL_ACTIONS],
-        "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
-    })
+    if mail_domain:
+        statements.append({
+            "Sid": "FollowUpEmail",
+            "Effect": "Allow",
+            "Action": [f"ses:{action}" for action in MAIL_ACTIONS],
+            "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{mail_domain}"}],
+        })
     statements.append({
         "Sid": "WebsocketConnections",
         "Effect": "Allow",
@@ -109,6 +111,12 @@ def log_statement(function_prefix: str) -> dict[str, Any]:
     }
 
 
-def policy_document(table_prefix: str, function_prefix: str) -> dict[str, Any]:
+def policy_document(table_prefix: str, function_prefix: str, mail_domain: str | None = None) -> dict[str, Any]:
     return {"Version": "2012-10-17",
-            "Statement": [*data_statements(table_prefix), log_statement(function_prefix)]}
+            "Statement": [*data_statements(table_prefix, mail_domain), log_statement(function_prefix)]}
+
+
+def mail_from(inbound_domain: str) -> str:
+    """Follow-up emails come from the support address of the inbound domain (its SES identity),
+    so a reply to one reaches Parley."""
+    return f"support@{inbound_domain}"

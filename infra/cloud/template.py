@@ -105,6 +105,8 @@ def _environment(options: Options) -> tuple[dict[str, Any], dict[str, dict[str, 
         "POWERTOOLS_SERVICE_NAME": "parley",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
+    if options.inbound_domain:
+        shared["PARLEY_MAIL_FROM"] = policy.mail_from(options.inbound_domain)
     # The REST API's definition names its handler, so the handler cannot name the REST API back
     # (a cycle). It serves no websocket connects, where console origins are checked.
     api_handler = {"PARLEY_CONSOLE_ORIGINS": f"https://{options.domain}" if options.domain else ""}
@@ -133,7 +135,8 @@ def _function_role(options: Options) -> dict[str, Any]:
                 "Action": "sts:AssumeRole"}]},
             "Policies": [{"PolicyName": "parley-functions",
                           "PolicyDocument": policy.policy_document(options.table_prefix,
-                                                                   options.function_prefix)}],
+                                                                   options.function_prefix,
+                                                                   options.inbound_domain)}],
         },
     }
 
