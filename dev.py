@@ -36,7 +36,7 @@ def ensure_venv() -> None:
 
 def main(argv: list[str]) -> int:
     commands = {
-        "run": ["-m", "infra.local"],
+        "run": ["-m", "infra.local", "--demo-proactive"],
         "test": ["-m", "pytest", "-q"],
         "bench": ["bench/chat.py"],
         "deploy": ["-m", "infra", "deploy"],

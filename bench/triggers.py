@@ -4,7 +4,8 @@
 Writes N visitors of whom A are on the site now (a page open, a websocket connection), and T
 triggers, then times one run of the every-minute handler (`proactive.run_schedule`) and counts
 the DynamoDB requests it makes. The triggers are of the shapes shops use (time on page on a
-URL, referrer, visits, device, cart value); roughly one active visitor in eight meets one.
+URL, referrer, visits, device, cart value). As in steady state, a greeting's time comes for
+only a few visitors in any one minute (about 2% here): the rest are evaluated and pass.
 Prints one JSON line.
 
     python3 bench/triggers.py --visitors 100000 --active 10000 --triggers 20
@@ -33,12 +34,13 @@ PAGES = ["/", "/pricing", "/mug.html", "/cart.html", "/product.html", "/blog/tea
 def trigger_docs(count: int) -> list[dict]:
     shapes = [
         {"all": [{"field": "url", "op": "contains", "value": "/pricing"},
-                 {"field": "time_on_page", "op": "gte", "value": 30}]},
+                 {"field": "time_on_page", "op": "gte", "value": 80}]},
         {"all": [{"field": "event", "key": "added_to_cart.value", "op": "gt", "value": 100},
-                 {"field": "time_on_page", "op": "gte", "value": 60}]},
-        {"any": [{"field": "referrer", "op": "contains", "value": "google"},
-                 {"field": "utm", "key": "source", "op": "equals", "value": "newsletter"}]},
-        {"all": [{"field": "visits", "op": "gte", "value": 3}, {"field": "time_on_site", "op": "gte", "value": 120}]},
+                 {"field": "time_on_page", "op": "gte", "value": 85}]},
+        {"all": [{"any": [{"field": "referrer", "op": "contains", "value": "google"},
+                          {"field": "utm", "key": "source", "op": "equals", "value": "newsletter"}]},
+                 {"field": "time_on_site", "op": "gte", "value": 880}]},
+        {"all": [{"field": "visits", "op": "gte", "value": 5}, {"field": "time_on_site", "op": "gte", "value": 870}]},
         {"all": [{"field": "device", "op": "equals", "value": "mobile"},
                  {"field": "url", "op": "glob", "value": "*/cart*"}, {"field": "time_on_page", "op": "gte", "value": 45}]},
     ]

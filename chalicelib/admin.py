@@ -66,3 +66,31 @@ def bootstrap_operator(site_id: str, email: str, name: str, password: str, reset
     operator.password_hash = auth.hash_password(password)
     operator.save()
     return outcome
+
+
+DEMO_TRIGGER = {
+    "name": "Help on the pricing page", "enabled": True, "holdout_percent": 10,
+    "match": {"all": [{"field": "url", "op": "contains", "value": "/pricing"},
+                      {"field": "time_on_page", "op": "gte", "value": 20}]},
+    "action": {"kind": "message", "text": "Hi {visitor.name|there}! Comparing plans? I can help you pick one.",
+               "sender": {"kind": "site"}, "open_desktop": True, "open_mobile": False},
+}
+DEMO_SEGMENTS = (
+    {"name": "Returning", "match": {"all": [{"field": "visits", "op": "gte", "value": 2}]}},
+    {"name": "Big cart", "match": {"all": [{"field": "event", "key": "added_to_cart.value", "op": "gt", "value": 100}]}},
+)
+
+
+def seed_demo_proactive(site_id: str) -> None:
+    """A greeting on the demo shop's pricing page and two segments, for trying Parley out."""
+    import json
+
+    from chalicelib import triggers
+    from chalicelib.storage.models import SiteConfig
+
+    trigger = triggers.check_trigger(DEMO_TRIGGER, trigger_id="t_demo_pricing", created_at=now_ms(), operator_ids=())
+    SiteConfig(site_id, f"c#trigger#{trigger.trigger_id}", doc=json.dumps(triggers.trigger_doc(trigger))).save()
+    for number, doc in enumerate(DEMO_SEGMENTS):
+        segment = triggers.check_segment(doc, segment_id=f"g_demo{number}")
+        SiteConfig(site_id, f"c#segment#{segment.segment_id}",
+                   doc=json.dumps(triggers.segment_doc(segment) | {"created_at": now_ms()})).save()

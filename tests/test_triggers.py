@@ -81,7 +81,7 @@ def test_email_actions():
     ({"name": "x" * 81}, "name: "),
     ({"name": 5}, "name: "),
     ({"enabled": "yes"}, "enabled: "),
-    ({"holdout_percent": 51}, "holdout_percent: "),
+    ({"holdout_percent": 101}, "holdout_percent: "),
     ({"holdout_percent": -1}, "holdout_percent: "),
     ({"holdout_percent": True}, "holdout_percent: "),
     ({"match": None}, "match: "),

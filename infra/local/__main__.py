@@ -37,6 +37,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server (0 = any free port)")
     parser.add_argument("--ready-file", type=Path, help="write the URLs and sign-in here as JSON once serving")
     parser.add_argument("--operator-email", default="operator@demo.shop")
+    parser.add_argument("--demo-proactive", action="store_true",
+                        help="seed a greeting on the pricing page and two segments (python3 dev.py run does)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
     return parser.parse_args(argv)
@@ -49,7 +51,7 @@ def _raise_interrupt(signum: int, frame: Optional[FrameType]) -> None:
     raise KeyboardInterrupt  # SIGINT/SIGTERM during start-up: unwind and stop moto
 
 
-def seed(urls: StackUrls, email: str) -> dict[str, Any]:
+def seed(urls: StackUrls, email: str, demo_proactive: bool = False) -> dict[str, Any]:
     """Tables and the demo site, with the shop's origins allowed."""
     from chalicelib import admin
 
@@ -58,6 +60,8 @@ def seed(urls: StackUrls, email: str) -> dict[str, Any]:
     seeded = admin.seed_demo(urls.shop_origins, email, password)
     # A second operator, so two people can try the workspace together (same password).
     second = admin.seed_demo(urls.shop_origins, SECOND_OPERATOR, password, operator_name="Ben")
+    if demo_proactive:
+        admin.seed_demo_proactive(seeded["site_id"])
     return {**seeded, "operator2_email": second["operator_email"]}
 
 
@@ -165,7 +169,7 @@ def start_and_serve(
     args: argparse.Namespace, urls: StackUrls, sockets: dict[str, socket.socket], moto: MotoServer
 ) -> None:
     moto.start()
-    seeded = seed(urls, args.operator_email)
+    seeded = seed(urls, args.operator_email, args.demo_proactive)
     from .metrics import METRICS, install_botocore_counter
 
     install_botocore_counter()
