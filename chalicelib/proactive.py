@@ -329,11 +329,13 @@ def _send_followup(setup: SiteSetup, visitor: Visitor, trigger: triggers.Trigger
     greeting = Greeting(visitor.visitor_id, f"e#{trigger.trigger_id}", site_id=setup.site.site_id,
                         trigger_id=trigger.trigger_id, session_id=visitor.session_id, held_out=held,
                         at=at_ms, text=text, author=author)
-    if not access.claim_greeting(greeting):
-        return False  # sent before: once per visitor and trigger
-    access.count_for_trigger(setup.site.site_id, trigger.trigger_id,
-                             **({"held_out": 1} if held else {"shown": 1}))
+    if not outbound.configured() or not access.claim_greeting(greeting):
+        return False  # no sender address yet; or sent before: once per visitor and trigger
     if held:
+        access.count_for_trigger(setup.site.site_id, trigger.trigger_id, held_out=1)
         return False
     subject = _text(setup, visitor, action.subject, author)
-    return outbound.send_text(visitor.email or "", subject, text, setup.site.name)
+    sent = outbound.send_text(visitor.email or "", subject, text, setup.site.name)
+    if sent:  # a refusal by SES is logged and not retried: no mail storm from a bad address
+        access.count_for_trigger(setup.site.site_id, trigger.trigger_id, shown=1)
+    return sent

@@ -23,6 +23,10 @@ def _ses() -> Any:
         return _client
 
 
+def configured() -> bool:
+    return bool(settings.mail_from)
+
+
 def send_text(to: str, subject: str, text: str, sender_name: str) -> bool:
     """Sends a plain-text email from the configured address; False when none is configured
     or SES refuses (logged, never raised: a follow-up is not worth failing a run for)."""
