@@ -1,17 +1,19 @@
 // The visitor card beside the dialog: facts, editable name/email/phone and their errors.
-import { state, openVisitor } from './state.js';
-import { $, el, dayTime, fillAvatar, link } from './util.js';
+import { state, openVisitor, visitorBlock, myName } from './state.js';
+import { $, el, button, confirmButton, dayTime, fillAvatar, link, toMs } from './util.js';
 import { act } from './net.js';
+import { request } from './proactive.js';
 
 export const CARD_FIELDS = ['name', 'email', 'phone'];
 
 // The card's facts as a <dl> (the full card view shows them too).
 export function facts(dl, card) {
   const rows = [];
-  const add = (label, value) => {
+  const add = (label, value, testid) => {
     if (value == null || value === '') return;
     const dt = el('dt', null, label);
     const dd = el('dd');
+    if (testid) dd.dataset.testid = testid;
     if (value instanceof Node) dd.append(value); else dd.textContent = value;
     rows.push(dt, dd);
   };
@@ -21,18 +23,77 @@ export function facts(dl, card) {
     a.dataset.testid = 'card-page';
     add('Current page', a);
   }
-  if (card.first_referrer) add('First referrer', link(card.first_referrer));
+  if (card.first_referrer) add('First referrer', link(card.first_referrer), 'card-referrer');
+  if (Array.isArray(card.segments) && card.segments.length) {
+    const chips = el('span', 'chips');
+    chips.dataset.testid = 'card-segments';
+    chips.append(...card.segments.map(s => {
+      const chip = el('span', 'chip seg', typeof s === 'string' ? s : (s && (s.name || s.segment_id)) || '');
+      chip.dataset.testid = 'card-segment';
+      return chip;
+    }));
+    add('Segments', chips);
+  }
+  if (card.external_id != null && card.external_id !== '') {
+    const id = el('span', null, String(card.external_id));
+    if (card.verified) {
+      const mark = el('span', 'verified', '✓ verified');
+      mark.dataset.testid = 'card-verified';
+      mark.title = 'The shop signed this user id';
+      id.append(' ', mark);
+    }
+    add('Shop user id', id, 'card-external-id');
+  }
+  add('Session started', card.session_started ? dayTime(toMs(card.session_started)) : '', 'card-session');
+  const utm = card.utm && typeof card.utm === 'object'
+    ? Object.entries(card.utm).filter(([, v]) => v != null && v !== '').map(([k, v]) => `${k}: ${v}`).join(' · ') : '';
+  add('UTM', utm, 'card-utm');
+  add('Search query', card.search_query, 'card-search');
+  add('Country', card.country, 'card-country');
+  add('Language', card.language, 'card-language');
   add('Device', card.device ? card.device[0].toUpperCase() + card.device.slice(1) : '');
   add('Browser / OS', [card.browser, card.os].filter(Boolean).join(' · '));
   add('Visits', card.visits != null ? String(card.visits) : '');
   add('Last seen', card.last_seen ? dayTime(card.last_seen) : '');
-  if (Array.isArray(card.segments) && card.segments.length) {
-    const chips = el('span', 'chips');
-    chips.dataset.testid = 'card-segments';
-    chips.append(...card.segments.map(s => el('span', 'chip seg', typeof s === 'string' ? s : (s && (s.name || s.id)) || '')));
-    add('Segments', chips);
+  const events = card.events && typeof card.events === 'object' ? Object.entries(card.events) : [];
+  if (events.length) {
+    const ul = el('ul', 'plain events');
+    ul.dataset.testid = 'card-events';
+    ul.append(...events.sort((a, b) => ((b[1] || {}).at || 0) - ((a[1] || {}).at || 0)).map(([name, e]) => {
+      e = e || {};
+      const li = el('li', null);
+      li.dataset.testid = 'card-event';
+      li.append(el('strong', null, name), ` ×${e.count ?? '?'}`);
+      if (e.at) li.append(el('span', 'muted', ' · ' + dayTime(toMs(e.at))));
+      const props = e.props && typeof e.props === 'object' ? Object.entries(e.props) : [];
+      if (props.length) li.append(el('div', 'muted small', props.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')));
+      return li;
+    }));
+    add('Events', ul);
   }
   dl.replaceChildren(...rows);
+}
+
+// Block / unblock under the card: what it shows follows the site's blocks.
+function renderBlock(vid, card) {
+  const slot = $('card-block-slot');
+  const block = visitorBlock(vid);
+  const key = vid + '|' + (block ? block.block_id : '') + '|' + !!state.proactive;
+  if (slot.dataset.key === key) return;
+  slot.dataset.key = key;
+  $('card-block-status').textContent = '';
+  const fail = text => { $('card-block-status').textContent = text; };
+  if (!vid || !state.proactive) { slot.replaceChildren(); return; }
+  if (block) {
+    const b = el('span', 'muted small', 'Blocked.');
+    b.dataset.testid = 'card-blocked';
+    slot.replaceChildren(b, ' ', button('Unblock', 'small', 'card-unblock', () => request({ type: 'block_remove', block_id: block.block_id }, fail)));
+  } else {
+    slot.replaceChildren(confirmButton('Block visitor', 'card-block', 'Block them? They can no longer chat or be greeted.', 'Block', () => {
+      const name = (card && card.display_name) || 'Visitor';
+      request({ type: 'block_add', block: { kind: 'visitor', value: vid, note: `${name}, blocked by ${myName()}`.slice(0, 200) } }, fail);
+    }, 'small danger'));
+  }
 }
 
 export function renderCard() {
@@ -55,6 +116,7 @@ export function renderCard() {
     input.dataset.saved = saved;
   }
   facts($('facts'), card || {});
+  renderBlock(vid, card);
 }
 
 export function saveField(input) {

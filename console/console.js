@@ -10,7 +10,8 @@ import { openDialog, moveDialog, sendReply, setMode, toggleAllHistory, onReplyIn
 import { onSuggestKey, closeSuggest, saveAsTemplate, renderTemplates, focusTplForm } from './templates.js';
 import { CARD_FIELDS, saveField, clearCardError, toggleCard } from './card.js';
 import { attachFile } from './files.js';
-import { route, requestEvents } from './full.js';
+import { requestEvents } from './full.js';
+import { route } from './views.js';
 import { unlockAudio, renderNotify, setNotify } from './alerts.js';
 import { signOut, onLoginSubmit, resumeSession } from './signin.js';
 import { onFrame } from './frames.js';
@@ -39,17 +40,17 @@ function onGlobalKey(e) {
   if (!state.auth || $('app').hidden) return;
   if (e.key === 'Escape') {
     if (closePopups()) e.preventDefault();
-    else if (state.full) location.hash = '';
+    else if (state.view === 'visitor') location.hash = '';
     return;
   }
   if (!e.altKey || e.ctrlKey || e.metaKey) return;
   if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
     e.preventDefault();
-    if (state.full) location.hash = '';
+    if (state.view !== 'dialogs') location.hash = '';
     moveDialog(e.key === 'ArrowDown' ? 1 : -1);
   } else if (e.code === 'KeyR') {
     e.preventDefault();
-    if (state.full) location.hash = '';
+    if (state.view !== 'dialogs') location.hash = '';
     if (!$('pane').hidden) $('reply-input').focus();
   }
 }
@@ -71,6 +72,7 @@ function wireList() {
   $('tab-closed').addEventListener('click', () => setFilter({ status: 'closed' }));
   $('filter-assignee').addEventListener('change', e => setFilter({ assignee: e.target.value }));
   $('filter-tag').addEventListener('change', e => setFilter({ tag: e.target.value }));
+  $('filter-segment').addEventListener('change', e => setFilter({ segment: e.target.value }));
   renderFilterOptions();
 }
 

@@ -2,13 +2,15 @@
 import { state, openVisitor } from './state.js';
 import { $, byId, paneError, setUpStatus } from './util.js';
 import { send, setConn, flushOutbox, dropFromOutbox, dropConnection, onPong, RETRY_AFTER_MS } from './net.js';
-import { onDialogs, remember, matches, markRead, renderList, renderFilterOptions, renderTagOptions } from './list.js';
+import { onDialogs, remember, matches, segmentsOf, markRead, renderList, renderFilterOptions, renderTagOptions, setFilter } from './list.js';
 import { feedOf, renderFeed, sectionOf, boundaryText, pendingNode, markFailed } from './feed.js';
 import { onMessage, onHistory, onAck, onTyping, requestHistory, loadVisitorHistories, renderHeader } from './dialog.js';
 import { onTemplates } from './templates.js';
 import { renderCard, showCardError, clearCardError } from './card.js';
 import { onUpload } from './files.js';
 import { onEvents, renderFull, requestEvents } from './full.js';
+import { requestMonitor, onMonitor, onLive, onLeft, onInvited, onGreeted, refreshMonitor } from './monitor.js';
+import { onProactive, refreshStats } from './proactive.js';
 
 export function onFrame(f) {
   switch (f.type) {
@@ -23,6 +25,12 @@ export function onFrame(f) {
     case 'visitor_events': return onEvents(f);
     case 'templates': return onTemplates(f.templates);
     case 'upload': return onUpload(f);
+    case 'monitor': return onMonitor(f);
+    case 'live': return onLive(f);
+    case 'left': return onLeft(f);
+    case 'invited': return onInvited(f);
+    case 'greeted': onGreeted(f); return refreshStats();
+    case 'proactive': return onProactiveFrame(f);
     case 'error': return onError(f);
     case 'pong': return onPong();
     default: return undefined;
@@ -69,6 +77,16 @@ function onConnected() {
   }
   for (const item of state.outbox.values()) item.sentAt = 0;
   flushOutbox();
+  send({ type: 'proactive' }); // segments (names, the list's filter), blocks, the settings view
+  requestMonitor();
+}
+
+function onProactiveFrame(f) {
+  onProactive(f);
+  renderFilterOptions();
+  refreshMonitor();
+  if (state.openId) renderCard();
+  if (state.full) renderFull();
 }
 
 function onSummary(d, message) {
@@ -79,6 +97,11 @@ function onSummary(d, message) {
   if (old && (old.visitor_name !== d.visitor_name || old.visitor_avatar !== d.visitor_avatar) && sectionOf(d.dialog_id)) renderFeed(true);
   if (state.tagsDirty) { state.tagsDirty = false; renderOptions(); }
   if (matches(d)) state.list.add(d.dialog_id); else state.list.delete(d.dialog_id);
+  // Filtering by segment and this visitor's segments are unknown: their card tells.
+  if (state.filter.segment && !state.list.has(d.dialog_id) && !segmentsOf(d) && !state.segAsked.has(d.visitor_id)) {
+    state.segAsked.add(d.visitor_id);
+    send({ type: 'visitor', visitor_id: d.visitor_id });
+  }
   // The visitor's list of dialogs (history toggle, full card) follows too.
   const vd = state.visitorDialogs.get(d.visitor_id);
   if (vd) {
@@ -114,6 +137,14 @@ function onVisitor(f) {
     return false;
   });
   if (vid === openVisitor()) renderCard();
+  if (state.openId && Array.isArray(f.dialogs) && f.dialogs.some(d => d && d.dialog_id === state.openId)) renderHeader();
+  // Their segments are known now: their dialogs join or leave a list filtered by segment.
+  if (state.filter.segment && Array.isArray(card.segments)) {
+    for (const d of state.summaries.values()) {
+      if (d.visitor_id === vid) { if (matches(d)) state.list.add(d.dialog_id); else state.list.delete(d.dialog_id); }
+    }
+    renderList();
+  }
   if (state.full && state.full.visitor_id === vid) {
     renderFull();
     if (!Array.isArray(f.dialogs)) requestEvents(true); // an edit: its event is new
@@ -138,9 +169,12 @@ function onError(f) {
     return;
   }
   if (f.code === 'unauthorized') { dropConnection(state.ws, true); return; }
+  // The list's first page refused because of a segment filter (a deleted segment): all segments.
+  if (!state.ready && state.filter.segment && (f.code === 'invalid' || f.code === 'not_found')) { setFilter({ segment: '' }); return; }
   const text = f.message || f.code || 'Refused';
   let where = state.lastAction && state.lastAction.where;
   state.lastAction = null;
+  if (typeof where === 'function') { where(text); return; } // proactive.js request()
   // Card edits may overlap other actions: the message names the field it refuses.
   const edits = state.pendingEdits;
   const edit = f.code === 'invalid' && (edits.find(e => text.includes(e.field)) || (where === 'card' && edits[0]));

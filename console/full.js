@@ -6,11 +6,9 @@ import { CARD_FIELDS, facts } from './card.js';
 import { boundaryText } from './feed.js';
 import { openDialog } from './dialog.js';
 
-export function route() {
-  const m = /^#visitor\/(.+)$/.exec(location.hash);
-  const vid = m ? decodeURIComponent(m[1]) : null;
-  const on = !!vid && !!state.auth;
-  $('app').classList.toggle('fullmode', on);
+// Shows the full card of `vid`, or hides it (null).
+export function showFull(vid) {
+  const on = !!vid;
   $('full').hidden = !on;
   if (!on) { state.full = null; return; }
   if (!state.full || state.full.visitor_id !== vid) {
@@ -80,6 +78,14 @@ function renderEvents(events) {
         el('span', 'old', ev.old == null || ev.old === '' ? '(empty)' : String(ev.old)), ' → ',
         el('span', 'new', ev.new == null || ev.new === '' ? '(empty)' : String(ev.new)),
         el('span', 'muted', ev.by ? ' · by ' + ev.by : ''));
+    } else if (ev.kind === 'event') { // Parley.track on the site
+      li.dataset.testid = 'custom-event';
+      const props = ev.props && typeof ev.props === 'object' ? Object.entries(ev.props) : [];
+      li.append(el('strong', null, String(ev.name || 'event')),
+        el('span', 'muted', props.length ? ' ' + props.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : ''));
+    } else if (ev.kind === 'greeting') {
+      li.dataset.testid = 'greeting-event';
+      li.append(el('span', 'muted', ev.held_out ? 'Held out from a greeting: ' : 'Greeted: '), el('span', null, String(ev.text || '')));
     } else {
       li.dataset.testid = 'page-event';
       li.append(ev.url ? link(ev.url, ev.title || ev.url) : el('span', null, ev.kind || 'event'));

@@ -1,13 +1,14 @@
 // The dialog list: filter and paging, the summaries it shows, unread marks, filter options.
 import { state, local, READ_KEY, myId, operatorById } from './state.js';
-import { $, el, button, byId, relTime, fullTime, oneLine, fillAvatar } from './util.js';
+import { $, el, button, byId, relTime, fullTime, oneLine, fillAvatar, fillSelect } from './util.js';
 import { send } from './net.js';
 
 export function subscribe(cursor) {
-  const { status, assignee, tag } = state.filter;
+  const { status, assignee, tag, segment } = state.filter;
   const frame = { type: 'subscribe', status };
   if (assignee) frame.assignee = assignee;
   if (tag) frame.tag = tag;
+  if (segment) frame.segment = segment;
   if (cursor) frame.cursor = cursor;
   state.pagingMore = !!cursor;
   send(frame);
@@ -24,19 +25,33 @@ export function setFilter(change) {
 }
 
 export function matches(d) {
-  const { status, assignee, tag } = state.filter;
+  const { status, assignee, tag, segment } = state.filter;
   if ((d.status || 'open') !== status) return false;
   const who = d.assignee && d.assignee.operator_id;
   if (assignee === 'me' ? who !== myId() : assignee === 'none' ? !!who : assignee && who !== assignee) return false;
-  return !tag || (d.tags || []).includes(tag);
+  if (tag && !(d.tags || []).includes(tag)) return false;
+  if (!segment) return true;
+  // Membership as last known (summary, live visitor, card); unknown: keep what the server listed.
+  const ids = segmentsOf(d);
+  return ids ? ids.includes(segment) : state.list.has(d.dialog_id);
+}
+
+// The segment ids a dialog's visitor is in, or null when this console does not know.
+export function segmentsOf(d) {
+  const card = state.cards.get(d.visitor_id);
+  const live = state.live.get(d.visitor_id);
+  const list = Array.isArray(d.segments) ? d.segments : live && Array.isArray(live.segments) ? live.segments
+    : card && Array.isArray(card.segments) ? card.segments : null;
+  return list && list.map(s => (s && typeof s === 'object' ? s.segment_id : s));
 }
 
 // A page of the list; false when it answers a subscribe the filter has moved on from.
 export function onDialogs(f) {
-  const { status, assignee, tag } = state.filter;
+  const { status, assignee, tag, segment } = state.filter;
   // Each filter is compared both ways: a late page for "all tags" must not fill a tag's list.
   if ((f.status && f.status !== status) || ('tag' in f && (f.tag || '') !== (tag || '')) ||
-    ('assignee' in f && (f.assignee || '') !== (assignee || ''))) return false;
+    ('assignee' in f && (f.assignee || '') !== (assignee || '')) ||
+    ('segment' in f && (f.segment || '') !== (segment || ''))) return false;
   if (!state.pagingMore) state.list.clear(); // a fresh subscribe replaces the list
   state.pagingMore = false;
   for (const d of Array.isArray(f.dialogs) ? f.dialogs : []) {
@@ -161,14 +176,15 @@ export function refreshRow(id) {
 // The filter selects and the dialog's assignee select; callers re-render the open dialog's header.
 export function renderFilterOptions() {
   const fill = (select, options) => {
-    const value = select.value;
-    select.replaceChildren(...options.map(([v, text]) => {
-      const o = el('option', null, text);
-      o.value = v;
-      return o;
-    }));
-    select.value = options.some(([v]) => v === value) ? value : options[0][0];
+    fillSelect(select, options);
+    if (!options.some(([v]) => v === select.value)) select.value = options[0][0];
   };
+  const segs = (state.proactive && state.proactive.segments) || [];
+  fill($('filter-segment'), [['', 'All segments'], ...segs.map(s => [s.segment_id, s.name || s.segment_id])]);
+  $('filter-segment').value = state.filter.segment;
+  $('filter-segment').closest('label').hidden = !segs.length && !state.filter.segment;
+  // The segment filtered by was deleted: back to all segments.
+  if (state.proactive && state.filter.segment && !segs.some(s => s.segment_id === state.filter.segment)) setFilter({ segment: '' });
   const ops = state.operators.filter(o => o.operator_id !== myId()).map(o => [o.operator_id, o.name || o.operator_id]);
   fill($('filter-assignee'), [['', 'All'], ['me', 'Mine'], ['none', 'Unassigned'], ...ops]);
   fill($('filter-tag'), [['', 'All tags'], ...[...state.tags].sort().map(t => [t, t])]);

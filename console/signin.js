@@ -3,7 +3,8 @@ import { state, session, local, AUTH_KEY, OUTBOX_KEY, READ_KEY } from './state.j
 import { $ } from './util.js';
 import { connect, disconnect, isExpired } from './net.js';
 import { showPane } from './dialog.js';
-import { route } from './full.js';
+import { route } from './views.js';
+import { resetProactive } from './proactive.js';
 
 // This page is <base>/console/index.html; the REST API is <base>/api/ (<base> is empty, or an
 // API Gateway stage such as /api). Never an absolute path: it would drop the stage.
@@ -42,8 +43,12 @@ export function signOut(message) {
   state.auth = null;
   session.set(AUTH_KEY, null);
   session.set(OUTBOX_KEY, null);
-  for (const m of [state.outbox, state.summaries, state.feeds, state.list, state.cards, state.visitorDialogs, state.uploads]) m.clear();
+  for (const m of [state.outbox, state.summaries, state.feeds, state.list, state.cards, state.visitorDialogs, state.uploads,
+    state.live, state.greeted, state.segAsked]) m.clear();
   state.openId = null;
+  state.proactive = null;
+  state.filter.segment = '';
+  resetProactive();
   state.me = {};
   $('dialogs').replaceChildren();
   showPane(false);

@@ -22,7 +22,7 @@ export const state = {
   retryTimer: 0,
   pongTimer: 0,
   me: {}, site: {}, operators: [], templates: [], tags: new Set(),
-  filter: { status: 'open', assignee: '', tag: '' },
+  filter: { status: 'open', assignee: '', tag: '', segment: '' },
   list: new Set(),       // dialog ids in the list (they match the filter)
   summaries: new Map(),  // dialog_id -> latest summary seen, listed or not
   cursor: null,
@@ -45,6 +45,12 @@ export const state = {
   suggest: { items: [], active: 0 },
   full: null,            // {visitor_id, events: [], cursor}
   notify: local.get(NOTIFY_KEY) !== false,
+  view: 'dialogs',       // dialogs | visitor (full card) | visitors (monitor) | proactive
+  live: new Map(),       // visitor_id -> live visitor (docs/protocol.md "Tracking and proactive frames")
+  livePending: null,     // live/left frames that arrive while a `monitor` snapshot is awaited
+  greeted: new Map(),    // visitor_id -> the last `greeted` frame about them
+  proactive: null,       // the last `proactive` frame: triggers, segments, blocks, settings, stats
+  segAsked: new Set(),   // visitors whose card was asked for to learn their segments
 };
 
 export const operatorById = id => state.operators.find(o => o.operator_id === id);
@@ -53,3 +59,6 @@ export const myName = () => state.me.name || (state.auth && state.auth.operator 
 export const visitorName = id => (state.summaries.get(id) || {}).visitor_name || 'Visitor';
 export const isClosed = () => (state.summaries.get(state.openId) || {}).status === 'closed';
 export const openVisitor = () => (state.summaries.get(state.openId) || {}).visitor_id;
+export const segmentName = id => ((state.proactive && state.proactive.segments || []).find(s => s.segment_id === id) || {}).name || id;
+// The block of a visitor, if they are blocked.
+export const visitorBlock = vid => (state.proactive && state.proactive.blocks || []).find(b => b.kind === 'visitor' && b.value === vid);

@@ -18,6 +18,47 @@ export const uid = () => (crypto.randomUUID ? crypto.randomUUID()
   : Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join(''));
 export const byId = (parent, attr, id) => parent.querySelector(`[data-${attr}="${CSS.escape(id)}"]`);
 
+// A button that asks again in place before it acts; the question's Cancel has the focus.
+export function confirmButton(text, testid, question, yes, onConfirm, cls) {
+  const wrap = el('span', 'confirm');
+  const b = button(text, cls || 'small', testid, () => {
+    const no = button('Cancel', 'small', testid + '-cancel', () => { wrap.replaceChildren(b); b.focus(); });
+    wrap.replaceChildren(el('span', null, question + ' '),
+      button(yes, 'small danger', testid + '-confirm', () => { wrap.replaceChildren(b); onConfirm(); }), no);
+    no.focus();
+  });
+  wrap.append(b);
+  return wrap;
+}
+// A labelled control: <label>Text <control></label>; a checkbox comes first.
+export function labelled(text, control, cls) {
+  const l = el('label', cls);
+  if (control.type === 'checkbox') l.append(control, ' ' + text); else l.append(text + ' ', control);
+  return l;
+}
+export function input(testid, attrs) {
+  const i = el('input');
+  if (testid) i.dataset.testid = testid;
+  Object.assign(i, attrs);
+  return i;
+}
+export function select(testid, options, value) {
+  const s = el('select');
+  if (testid) s.dataset.testid = testid;
+  fillSelect(s, options, value);
+  return s;
+}
+// options: [[value, text]…]; keeps `value` (or the current one) when it is still offered.
+export function fillSelect(s, options, value) {
+  const keep = value != null ? String(value) : s.value;
+  s.replaceChildren(...options.map(([v, text]) => {
+    const o = el('option', null, text);
+    o.value = v;
+    return o;
+  }));
+  if (options.some(([v]) => v === keep)) s.value = keep;
+}
+
 export function paneError(text) { $('derror').textContent = text || ''; }
 export function setUpStatus(text) { $('upstatus').textContent = text || ''; }
 
@@ -39,6 +80,15 @@ export function clockTime(ms) {
 export function dayTime(ms) {
   const d = new Date(ms || Date.now());
   return `${d.getDate()} ${d.toLocaleString('en', { month: 'short' })} ${hhmm(d)}`;
+}
+// Milliseconds since the epoch, whether the server sent ms or s.
+export const toMs = t => (typeof t === 'number' && t > 0 && t < 1e12 ? t * 1000 : t);
+const pad = n => String(n).padStart(2, '0');
+// 75 s -> "1:15", 3725 s -> "1:02:05".
+export function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  return (h ? h + ':' + pad(Math.floor(s / 60) % 60) : Math.floor(s / 60)) + ':' + pad(s % 60);
 }
 export const fullTime = ms => (ms ? new Date(ms).toLocaleString() : '');
 export const oneLine = text => String(text || '').replace(/\s+/g, ' ').trim();

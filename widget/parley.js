@@ -1,6 +1,8 @@
 /* Parley chat widget. Embed: <script src="https://HOST/widget/parley.js" data-site="SITE" defer></script>
    HOST may end in a path (an API Gateway stage): the API is this script's URL minus widget/parley.js.
-   Speaks docs/protocol.md v1. Network text is only ever rendered with textContent. */
+   Speaks docs/protocol.md v1. Network text is only ever rendered with textContent.
+   API: Parley.open(), .close(), .track(name, props), .identify({id, email, name, hash}); early calls wait (50 at most).
+   To call before this script loads: (window.ParleyQueue = window.ParleyQueue || []).push(['track', 'cart', {value: 9}]) */
 (() => {
   'use strict';
   const me = document.currentScript || document.querySelector('script[data-site]');
@@ -8,15 +10,28 @@
   const site = me.dataset.site || 'demo';
   const base = new URL('..', me.src).href;
   const P = 'parley:' + site + ':';
-  const RC = 'Reconnecting…', MAX = 2097152; // docs/protocol.md "Files"
-  const TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'text/plain', 'text/csv',
-    'application/zip', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-    'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'];
+  const MAX = 2097152; // docs/protocol.md "Files"
+  const TYPES = ('image/png image/jpeg image/gif image/webp application/pdf text/plain text/csv application/zip application/msword '
+    + 'application/vnd.openxmlformats-officedocument.wordprocessingml.document application/vnd.ms-excel '
+    + 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').split(' ');
 
-  // ---- storage (localStorage and sessionStorage may throw in private modes) ----
-  const get = k => { try { return localStorage.getItem(P + k) } catch (e) { return null } };
-  const put = (k, v) => { try { v == null ? localStorage.removeItem(P + k) : localStorage.setItem(P + k, v) } catch (e) { /* ignore */ } };
-  const outbox = () => { try { return JSON.parse(get('outbox')) || [] } catch (e) { return [] } };
+  // ---- texts, in K's order; % is a value ----
+  const K = 'chat hi ph send open close att msg unr sending ns rc big empty type up cnu net long closed nc ty na'.split(' ');
+  const L = { __proto__: null,
+    en: "Chat|Hi! Ask us anything. We usually reply within a few minutes.|Write a message…|Send|Open chat|Close chat|Attach a file|Message|% unread|Sending…|Not sent: |Reconnecting…|% is larger than 2 MB.|% is empty.|% can't be sent: only images, PDF, text, CSV, ZIP, Word and Excel files.|Uploading %…|Could not upload %: |the network failed|That message is too long (4096 bytes at most).|This conversation was closed. Write again any time.|New conversation|% is typing…|Chat is unavailable on this page.",
+    es: "Chat|¡Hola! Pregúntanos lo que quieras; solemos responder en minutos.|Escribe un mensaje…|Enviar|Abrir chat|Cerrar chat|Adjuntar archivo|Mensaje|% sin leer|Enviando…|No enviado: |Reconectando…|% supera los 2 MB.|% está vacío.|No se puede enviar %: solo imágenes, PDF, texto, CSV, ZIP, Word y Excel.|Subiendo %…|No se pudo subir %: |error de red|Mensaje demasiado largo (máx. 4096 bytes).|Conversación cerrada. Escríbenos cuando quieras.|Nueva conversación|% está escribiendo…|El chat no está disponible en esta página.",
+    de: "Chat|Hallo! Fragen Sie uns gern – wir antworten meist in wenigen Minuten.|Nachricht schreiben…|Senden|Chat öffnen|Chat schließen|Datei anhängen|Nachricht|% ungelesen|Wird gesendet…|Nicht gesendet: |Neu verbinden…|% ist größer als 2 MB.|% ist leer.|% kann nicht gesendet werden: nur Bilder, PDF, Text, CSV, ZIP, Word und Excel.|% wird hochgeladen…|% konnte nicht hochgeladen werden: |Netzwerkfehler|Nachricht zu lang (max. 4096 Bytes).|Gespräch beendet. Schreiben Sie uns jederzeit wieder.|Neues Gespräch|% schreibt…|Der Chat ist auf dieser Seite nicht verfügbar.",
+    ru: "Чат|Здравствуйте! Задайте вопрос — обычно отвечаем за пару минут.|Напишите сообщение…|Отправить|Открыть чат|Закрыть чат|Прикрепить файл|Сообщение|Непрочитанных: %|Отправка…|Не отправлено: |Переподключение…|% больше 2 МБ.|% пуст.|% нельзя отправить: только изображения, PDF, текст, CSV, ZIP, Word и Excel.|Загрузка %…|Не удалось загрузить %: |нет сети|Сообщение длиннее 4096 байт.|Разговор закрыт. Пишите в любое время.|Новый разговор|% печатает…|Чат недоступен на этой странице.",
+    ja: "チャット|こんにちは！お気軽にご質問ください。通常数分でお返事します。|メッセージを入力…|送信|チャットを開く|チャットを閉じる|ファイルを添付|メッセージ|未読 %件|送信中…|未送信: |再接続中…|%は2 MBを超えています。|%は空です。|%は送信できません（画像、PDF、テキスト、CSV、ZIP、Word、Excelのみ）。|%をアップロード中…|%をアップロードできませんでした: |ネットワークエラー|メッセージが長すぎます（最大4096バイト）。|この会話は終了しました。いつでもどうぞ。|新しい会話|%が入力中…|このページではチャットを利用できません。",
+    zh: "聊天|您好！有问题尽管问，我们通常几分钟内回复。|输入消息…|发送|打开聊天|关闭聊天|添加附件|消息|% 条未读|发送中…|未发送：|正在重新连接…|%超过 2 MB。|%是空文件。|无法发送%：仅支持图片、PDF、文本、CSV、ZIP、Word 和 Excel。|正在上传%…|无法上传%：|网络错误|消息太长（最多 4096 字节）。|对话已结束，欢迎随时留言。|新对话|%正在输入…|此页面无法使用聊天。",
+  };
+  const S = {}, t = (k, x) => S[k].replace('%', () => x);
+
+  // ---- storage (throws in some private modes); s: sessionStorage ----
+  const sto = s => s ? sessionStorage : localStorage;
+  const get = (k, s) => { try { return sto(s).getItem(P + k) } catch { return null } };
+  const put = (k, v, s) => { try { v == null ? sto(s).removeItem(P + k) : sto(s).setItem(P + k, v) } catch {} };
+  const outbox = () => { try { return JSON.parse(get('outbox')) || [] } catch { return [] } };
   const saveOut = a => put('outbox', a.length ? JSON.stringify(a) : null);
   const dropOut = cid => saveOut(outbox().filter(x => x.client_id !== cid));
   const hex = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), b => b.toString(16).padStart(2, '0')).join('');
@@ -24,9 +39,11 @@
   const hm = t => new Date(t || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const kb = n => n < 1024 ? n + ' B' : n < 1048576 ? Math.round(n / 1024) + ' KB' : (n / 1048576).toFixed(1) + ' MB';
   const cut = s => String(s || '').slice(0, 2048);
-  // Sent with the first session of this page load; visit: the first page of this browser session.
-  let page = { url: cut(location.href), title: cut(document.title), referrer: cut(document.referrer) }, visit = true;
-  try { visit = !sessionStorage.getItem(P + 'visit') } catch (e) { /* no sessionStorage: a new visit, once */ }
+  // page: sent with this page's first session; visit: this browser session's first page
+  const pv = { url: cut(location.href), title: cut(document.title), referrer: cut(document.referrer) };
+  let page = pv, visit = !get('visit', 1), gr, gEl; // gr: this tab's greeting; no text once answered
+  try { gr = JSON.parse(get('greeting', 1)) } catch {}
+  const warn = m => console.warn('Parley: ' + m);
 
   // ---- DOM ----
   const CSS = `:host{all:initial;--c:#2b59c3}
@@ -53,6 +70,7 @@ h2{flex:1;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;
 .t{white-space:pre-wrap}
 .m a{display:block;color:inherit;text-decoration:underline}
 .m img{display:block;max-width:min(200px,100%);max-height:300px;border-radius:8px;margin:2px 0 4px;background:#fff}
+.m .av{display:inline;width:20px;height:20px;border-radius:50%;margin:0 6px 0 0;vertical-align:middle}
 .mt{font-size:11px;opacity:.75;text-align:right;margin-top:2px}
 .m.e{background:#fff;color:#1f2328;border-color:#d1242f}
 .m.e .mt{color:#d1242f;opacity:1}
@@ -74,24 +92,24 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
   const root = host.attachShadow({ mode: 'open' });
   // Static markup only: no network data goes through innerHTML.
   root.innerHTML = `<style>${CSS}</style>
-<div class="p" id="p" role="dialog" aria-label="Chat" hidden>
-<header><h2>Chat</h2><button class="x" type="button" aria-label="Close chat">${icon('M6 6l12 12M18 6L6 18')}</button></header>
-<div class="s"><p class="hi">Hi! Ask us anything. We usually reply within a few minutes.</p><div class="log" role="log" aria-live="polite"><div></div><div></div></div></div>
+<div class="p" id="p" role="dialog" aria-labelledby="h" hidden>
+<header><h2 id="h"></h2><button class="x" type="button">${icon('M6 6l12 12M18 6L6 18')}</button></header>
+<div class="s"><p class="hi"></p><div class="log" role="log" aria-live="polite"><div></div><div></div></div></div>
 <div class="ty"></div><div class="st" role="status" data-testid="parley-status"></div>
-<form><button class="a" type="button" aria-label="Attach a file" title="Attach a file (2 MB at most)" data-testid="parley-attach-button">${icon('M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5')}</button><input type="file" hidden tabindex="-1" data-testid="parley-attach"><textarea rows="1" aria-label="Message" placeholder="Write a message…" spellcheck="true" data-testid="parley-input"></textarea><button type="submit" data-testid="parley-send">Send</button></form>
+<form><button class="a" type="button" data-testid="parley-attach-button">${icon('M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5')}</button><input type="file" hidden tabindex="-1" data-testid="parley-attach"><textarea rows="1" spellcheck="true" data-testid="parley-input"></textarea><button type="submit" data-testid="parley-send"></button></form>
 </div>
-<button class="l" type="button" aria-label="Open chat" aria-expanded="false" aria-controls="p" aria-describedby="u" data-testid="parley-launcher">${icon('M21 12a8 8 0 0 1-11.6 7.1L3 21l1.9-6.4A8 8 0 1 1 21 12z')}<span class="b" aria-hidden="true" hidden></span></button>
+<button class="l" type="button" aria-expanded="false" aria-controls="p" aria-describedby="u" data-testid="parley-launcher">${icon('M21 12a8 8 0 0 1-11.6 7.1L3 21l1.9-6.4A8 8 0 1 1 21 12z')}<span class="b" aria-hidden="true" hidden></span></button>
 <span class="sr" id="u"></span>`;
   const $ = s => root.querySelector(s);
   const panel = $('.p'), title = $('h2'), scroller = $('.s'), log = $('.log'), tyEl = $('.ty'), stEl = $('.st');
   const form = $('form'), ta = $('textarea'), fileIn = $('input'), launcher = $('.l'), badge = $('.b'), unreadEl = $('#u');
+  const xB = $('.x'), aB = $('.a');
   const h = (tag, cls, text) => { const e = document.createElement(tag); e.className = cls; if (text != null) e.textContent = text; return e };
-  const status = t => { stEl.textContent = t || '' };
+  const status = (s, rc) => { stEl.textContent = s || ''; stEl._rc = rc };
   fileIn.accept = TYPES.join();
 
   // ---- messages ----
-  // The log holds one container per dialog (older dialogs stay above a divider), then one for
-  // pending (unacked) messages. Stored messages of the current dialog are keyed by seq.
+  // The log: a container per dialog (older ones above a divider), then one for unacked messages.
   const seqs = new Map(), pend = new Map();
   let cur = log.firstChild, outEl = log.lastChild;
   let dlg = null, top = 0, isOpen = 0, unread = 0, tyTimer = 0;
@@ -104,11 +122,11 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     cur.append(e);
   };
   function el(m) {
-    const op = m.author && m.author.kind === 'operator', f = m.file;
+    const op = m.author && m.author.kind !== 'visitor', f = m.file;
     const e = h('div', 'm ' + (op ? 'o' : 'v'));
     e.dataset.testid = 'parley-message';
     e.dataset.author = op ? 'operator' : 'visitor';
-    if (op) e.append(h('div', 'n', m.author.name || 'Operator'));
+    if (op) e.append(h('div', 'n', m.author.name || sname));
     if (f) {
       const a = h('a', ''), u = /^https?:\/\//i.test(f.url) ? f.url : '';
       a.dataset.testid = 'parley-file';
@@ -124,9 +142,9 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     e.append(h('div', 'mt'));
     return e;
   }
-  function reset() { // a new dialog: seqs restart; the old dialog's messages stay above a divider
+  function reset() { // a new dialog: the old one stays above a divider
     if (cur.children.length) {
-      const d = h('div', 'd', 'New conversation');
+      const d = h('div', 'd', S.nc);
       d.dataset.testid = 'parley-divider';
       cur = h('div', '');
       outEl.before(d, cur);
@@ -138,7 +156,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     if (m.dialog_id) { if (dlg && m.dialog_id !== dlg) reset(); dlg = m.dialog_id }
     const mine = m.client_id && pend.get(m.client_id), old = seqs.get(m.seq), url = m.file && m.file.url;
     if (mine) { pend.delete(m.client_id); dropOut(m.client_id) }
-    // A seq already shown is dropped, unless it now brings its file's link (the ack has none).
+    // A seq shown is dropped, unless it brings its file's link (an ack has none).
     if (old && !(url && !old._u)) { if (mine) mine.remove(); return }
     const stick = mine || nearBottom(), e = mine && !url ? mine : el(m);
     if (mine && mine !== e) mine.remove();
@@ -152,13 +170,14 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     if (!old && e.dataset.author === 'operator') {
       typingOff();
       const [rd, rs] = (get('read') || '').split(' ');
-      if (isOpen) markRead(); else if (rd !== dlg || m.seq > +rs) unread++, showBadge();
+      const g = gr?.text && gr.text === m.text && dlg !== gr.d && forget(); // the greeting, stored in a new dialog
+      if (isOpen || g && !unread) markRead(); else if (!g && (rd !== dlg || m.seq > +rs)) unread++, showBadge();
     }
   }
-  function queue(cid, text, file) {
+  function queue(cid, text, file, g) { // g: a greeting_id
     const e = el({ author: { kind: 'visitor' }, text, file });
-    e._t = text; e._f = file; e._s = 0;
-    meta(e, 'Sending…');
+    e._t = text; e._f = file; e._g = g; e._s = 0;
+    meta(e, S.sending);
     pend.set(cid, e);
     e._k = Infinity; outEl.append(e);
   }
@@ -167,12 +186,12 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     if (!e) return;
     pend.delete(cid); dropOut(cid);
     e.classList.add('e');
-    meta(e, 'Not sent: ' + (f.message || f.code));
+    meta(e, S.ns + (f.message || f.code));
     place(e, top + 0.5);
   }
   function closed() {
     if (cur._c) return;
-    const e = h('div', 'y', 'This conversation was closed. Write again any time.');
+    const e = h('div', 'y', S.closed);
     e.dataset.testid = 'parley-closed';
     cur._c = 1; place(e, top + 0.5); typingOff();
     if (nearBottom()) toBottom();
@@ -180,37 +199,57 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
   function showBadge() {
     badge.hidden = !unread;
     badge.textContent = unread > 9 ? '9+' : unread;
-    unreadEl.textContent = unread ? unread + ' unread' : '';
+    unreadEl.textContent = unread ? t('unr', unread) : '';
   }
   function markRead() {
     if (dlg) put('read', dlg + ' ' + top);
     unread = 0; showBadge();
   }
   function typingOff() { clearTimeout(tyTimer); tyEl.textContent = '' }
+  function showGr() { // where it came (d: dialog, k: place), else last
+    const a = gr.author || {}, e = gEl = el({ author: a, text: gr.text }), stick = nearBottom();
+    e.dataset.testid = 'parley-greeting';
+    e.querySelector('.t').dataset.testid = 'parley-greeting-text';
+    if (/^https:/i.test(a.avatar)) { const i = h('img', 'av'); i.alt = ''; i.referrerPolicy = 'no-referrer'; i.src = a.avatar; e.firstChild.prepend(i) }
+    meta(e, hm(gr.at));
+    place(e, gr.d === dlg ? gr.k : top + 0.5);
+    if (stick) toBottom();
+  }
+  function forget(g) { // the id stays: a repeat is ignored
+    gEl?.remove(); gEl = 0;
+    gr = g || gr && { greeting_id: gr.greeting_id };
+    put('greeting', JSON.stringify(gr), 1);
+    return 1;
+  }
 
   // ---- connection ----
   let sess = null, ws = null, ready = 0, tries = 0, busy = 0, retryT = 0, pongT = 0, dead = 0, fresh = 0, pg = 0;
+  let sname = '', cap, keyAt = 0, ckT = 0, Q = []; // cap: capture emails; Q: API frames waiting
   const tx = o => ws && ws.readyState === 1 && (ws.send(JSON.stringify(o)), 1);
+  const typ = () => Date.now() - keyAt < 5000;
+  const fx = f => tx(f.type === 'track' ? { ...f, typing: typ() } : f);
+  const api = f => { if (dead < 2 && !(ready && fx(f)) && Q.push(f) > 50) Q.shift() };
   const resume = a => tx({ type: 'resume', after_seq: pg = a });
   async function session() {
     let tok = get('token');
     for (;;) {
       const r = await fetch(base + 'api/visitor/session', {
         method: 'POST', // text/plain: a CORS simple request, no preflight
-        body: JSON.stringify({ site_id: site, token: tok || undefined, page: page || undefined, visit: visit || undefined }),
+        body: JSON.stringify({ site_id: site, token: tok || undefined, page: page || undefined, visit: visit || undefined, language: navigator.language }),
       });
       if (r.ok) {
-        const s = await r.json();
+        const s = await r.json(), c = s.site || {};
         put('token', s.token);
         page = null;
-        if (visit) { visit = false; try { sessionStorage.setItem(P + 'visit', '1') } catch (e) { /* ignore */ } }
-        const name = (s.site && s.site.name) || 'Chat';
-        title.textContent = name;
-        panel.setAttribute('aria-label', 'Chat with ' + name);
+        if (visit) visit = false, put('visit', '1', 1);
+        sname = c.name || '';
+        cap = c.capture_emails !== false;
+        lang(c.language);
         return s;
       }
-      if (r.status === 400 && page) { page = null; continue } // the server refused the page info: chat without it
-      // A stale token is forgotten once; 403 (origin) and other 4xx are final, 429/5xx are retried.
+      if (r.status === 400 && page) { page = null; continue } // page info refused: chat without it
+      if (r.status === 403 && /^blocked$/i.test((await r.json().catch(() => 0))?.Code)) throw 'blocked';
+      // A stale token is dropped once; other 4xx are final, 429/5xx retried.
       if (tok && r.status !== 403 && r.status !== 429 && r.status < 500) { put('token', null); tok = null; continue }
       throw r.status === 429 || r.status >= 500 ? r.status : 'fatal';
     }
@@ -223,7 +262,8 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
       if (fresh || !sess) fresh = 0, sess = await session();
       connect();
     } catch (e) {
-      if (e === 'fatal') { dead = 1; status('Chat is unavailable on this page.') } else retry(1);
+      if (e === 'blocked') { dead = 2; host.remove() }
+      else if (e === 'fatal') { dead = 1; status(S.na) } else retry(1);
     }
     busy = 0;
   }
@@ -231,33 +271,33 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     const s = ws = new WebSocket(sess.ws_url + (sess.ws_url.includes('?') ? '&' : '?') + 'v=1&token=' + encodeURIComponent(sess.token));
     let opened = 0;
     s.onopen = () => { opened = 1; resume(Math.max(0, top - 20)) };
-    s.onmessage = ev => { let f; try { f = JSON.parse(ev.data) } catch (e) { return } if (s === ws && f) on(f) };
-    s.onclose = () => drop(s, !opened); // closed before open: likely 401, get a fresh session
+    s.onmessage = ev => { let f; try { f = JSON.parse(ev.data) } catch { return } if (s === ws && f) on(f) };
+    s.onclose = () => drop(s, !opened); // closed before open (401?): a fresh session
   }
   function drop(s, stale) {
     if (!s || s !== ws) return;
     ws = null; ready = 0; sent = '';
     s.onclose = null;
-    try { s.close() } catch (e) { /* already closed */ }
+    try { s.close() } catch {}
     clearTimeout(pongT); typingOff();
     retry(stale);
   }
   function retry(stale) { // exponential backoff with jitter, 0.5 s .. 15 s
     if (stale) fresh = 1;
-    if (tries) status(RC);
+    if (tries) status(S.rc, 1);
     const d = Math.min(15000, 500 * 2 ** tries++);
     retryT = setTimeout(start, d / 2 + Math.random() * d / 2);
   }
-  function ping() { // also detects dead sockets (e.g. after a laptop sleeps)
+  function ping() { // also finds dead sockets
     if (!ready || pongT) return;
     tx({ type: 'ping' });
     pongT = setTimeout(() => { pongT = 0; drop(ws) }, 8000);
   }
-  function flush() { // (re)sends unacked messages and unanswered uploads, same client_id
+  function flush() { // (re)sends unacked messages and uploads, same client_id
     const now = Date.now();
     for (const [cid, e] of pend) if (now - e._s > 10000) {
       e._s = now;
-      tx({ type: 'message', client_id: cid, text: e._t, file: e._f && { key: e._f.key, name: e._f.name } });
+      tx({ type: 'message', client_id: cid, text: e._t, file: e._f && { key: e._f.key, name: e._f.name }, greeting_id: e._g });
     }
     for (const [cid, u] of ups) if (!u.p && now - u._s > 10000) {
       u._s = now;
@@ -272,21 +312,26 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
         const ms = f.messages || [], na = f.next_after ?? (ms.length && ms[ms.length - 1].seq);
         ms.forEach(add);
         if (f.closed && !f.more) closed();
-        // Notes leave seq gaps and a page may hold none for us: page on next_after, forward only.
+        // Notes leave gaps: page on next_after, forward only.
         if (f.more && na > pg) { resume(na); return }
-        if (!ready) { ready = 1; tries = 0; if (stEl.textContent === RC) status(''); for (const e of pend.values()) e._s = 0; for (const u of ups.values()) u._s = 0; flush() }
+        if (!ready) {
+          ready = 1; tries = 0; if (stEl._rc) status(''); for (const e of pend.values()) e._s = 0; for (const u of ups.values()) u._s = 0; flush();
+          if (gr?.text && !gEl) showGr(); // after a reload: no opening, no badge
+          for (const q of Q.splice(0)) if (!q.source || cap) fx(q);
+        }
         break;
       }
-      case 'message': { // a seq gap means a message stored concurrently may have missed us: fetch it
+      case 'message': { // a seq gap: a message stored concurrently may have missed us
         const m = f.message, from = top, gap = m && dlg && m.dialog_id === dlg && m.seq > top + 1;
         add(m);
-        if (gap) resume(from); // one request per gapped message: a gap left by notes stays, and that is fine
+        if (gap) resume(from);
         break;
       }
       case 'ack': {
         const e = pend.get(f.client_id);
         if (e) add({ seq: f.seq, client_id: f.client_id, dialog_id: f.dialog_id, author: { kind: 'visitor' }, text: e._t, file: e._f, created_at: Date.now() });
         else if (f.client_id) dropOut(f.client_id);
+        if (e?._g) resume(0); // fetch the greeting, now stored
         break;
       }
       case 'upload': {
@@ -299,34 +344,46 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
         break;
       case 'typing':
         if (f.author && f.author.kind === 'operator') {
-          tyEl.textContent = (f.author.name || 'Operator') + ' is typing…';
+          tyEl.textContent = t('ty', f.author.name || sname);
           clearTimeout(tyTimer); tyTimer = setTimeout(typingOff, 4000);
         }
         break;
       case 'pong': clearTimeout(pongT); pongT = 0; break;
+      case 'greeting':
+        if (f.greeting_id && f.text && gr?.greeting_id !== f.greeting_id) {
+          forget({ ...f, at: Date.now(), d: dlg, k: top + 0.5 });
+          showGr();
+          if (matchMedia('(max-width:480px),(pointer:coarse)').matches ? f.open_mobile : f.open_desktop) open(1);
+          else if (!isOpen) unread++, showBadge();
+        }
+        break;
+      case 'check_in': clearTimeout(ckT); ckT = setTimeout(() => tx({ type: 'check', typing: typ() }), +f.after_ms || 0); break;
+      case 'identified':
+        if (f.token) put('token', f.token), forget(), page = pv, drop(ws, 1); // become the verified profile
+        break;
       case 'error': {
         const u = ups.get(f.client_id);
         if (u && !u.p) {
           if (f.code === 'internal') u._s = Date.now() - 7000; // retry soon
-          else ups.delete(f.client_id), status('Could not send ' + u.n + ': ' + (f.message || f.code));
+          else ups.delete(f.client_id), status(t('cnu', u.n) + (f.message || f.code));
         } else if (f.client_id && ['invalid', 'too_large', 'not_found'].includes(f.code)) fail(f.client_id, f);
-        else if (f.client_id && pend.has(f.client_id)) pend.get(f.client_id)._s = Date.now() - 7000; // internal: retry soon
+        else if (f.client_id && pend.has(f.client_id)) pend.get(f.client_id)._s = Date.now() - 7000;
         else if (f.code === 'unauthorized') drop(ws, 1);
       }
     }
   }
 
-  // ---- files: checked here, signed by Parley, posted straight to S3, then sent as a message ----
+  // ---- files: checked, signed by Parley, posted to S3, sent as a message ----
   const ups = new Map();
   function attach(file) {
     if (!file || dead) return;
     const n = file.name.length > 200 ? file.name.slice(-200) : file.name || 'file';
-    const t = file.type === 'application/x-zip-compressed' ? 'application/zip' : file.type;
-    if (file.size > MAX) return status(n + ' is larger than 2 MB.');
-    if (!file.size) return status(n + ' is empty.');
-    if (!TYPES.includes(t)) return status(n + " can't be sent: only images, PDF, text, CSV, ZIP, Word and Excel files.");
-    ups.set(uid(), { f: file, n, t, _s: 0 });
-    status('Uploading ' + n + '…');
+    const ty = file.type === 'application/x-zip-compressed' ? 'application/zip' : file.type;
+    if (file.size > MAX) return status(t('big', n));
+    if (!file.size) return status(t('empty', n));
+    if (!TYPES.includes(ty)) return status(t('type', n));
+    ups.set(uid(), { f: file, n, t: ty, _s: 0 });
+    status(t('up', n));
     if (ready) flush();
   }
   async function s3(f, u) {
@@ -337,43 +394,43 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     try {
       const r = await fetch(f.url, { method: 'POST', body: fd });
       if (!r.ok) err = ((await r.text()).match(/<Message>([^<]*)/) || [])[1] || 'HTTP ' + r.status;
-    } catch (e) { err = 'the network failed' }
+    } catch { err = S.net }
     ups.delete(f.client_id);
-    if (err) return status('Could not upload ' + u.n + ': ' + err);
+    if (err) return status(t('cnu', u.n) + err);
     status('');
     post('', { key: f.file.key, name: f.file.name, size: u.f.size });
   }
 
-  // ---- typing (throttled: at most one frame per 300 ms, the last value always goes out) ----
+  // ---- typing: a frame per 300 ms at most, the last value always goes out ----
   let want = '', sent = '', last = 0, tT = 0;
-  function typing(t) {
-    want = t.slice(0, 1000);
+  function typing(s) {
+    want = s.slice(0, 1000);
     if (!tT) tT = setTimeout(() => { tT = 0; if (ready && want !== sent && tx({ type: 'typing', text: want })) sent = want, last = Date.now() }, Math.max(0, last + 300 - Date.now()));
   }
 
   // ---- UI actions ----
-  function post(text, file) { // through the outbox: kept across reloads, retried with the same client_id until acked
-    const cid = uid();
-    saveOut(outbox().concat({ client_id: cid, text, file }));
-    queue(cid, text, file);
+  function post(text, file) { // via the outbox: survives reloads, resent (same client_id) until acked
+    const cid = uid(), g = gr?.text && (!dlg || cur._c) ? gr.greeting_id : undefined;
+    saveOut(outbox().concat({ client_id: cid, text, file, greeting_id: g }));
+    queue(cid, text, file, g);
     toBottom();
     if (ready) flush();
   }
   function send() {
-    const t = ta.value.trim();
-    if (!t) return;
-    if (new TextEncoder().encode(t).length > 4096) return status('That message is too long (4096 bytes at most).');
+    const s = ta.value.trim();
+    if (!s) return;
+    if (new TextEncoder().encode(s).length > 4096) return status(S.long);
     ta.value = ''; grow(); typing(''); status('');
-    post(t);
+    post(s);
   }
   function grow() { ta.style.height = 'auto'; ta.style.height = Math.min(ta.scrollHeight + 2, 120) + 'px' }
-  function open() {
+  function open(quiet) { // quiet: the page keeps the focus
     if (!isOpen) {
       isOpen = 1; panel.hidden = false; host.setAttribute('open', '');
       launcher.setAttribute('aria-expanded', 'true');
       markRead(); toBottom();
     }
-    ta.focus();
+    if (!quiet) ta.focus();
   }
   function close() {
     if (!isOpen) return;
@@ -383,22 +440,59 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     if (inside) launcher.focus();
   }
   launcher.onclick = () => (isOpen ? close() : open());
-  $('.x').onclick = close;
-  $('.a').onclick = () => fileIn.click();
+  xB.onclick = close;
+  aB.onclick = () => fileIn.click();
   fileIn.onchange = () => { attach(fileIn.files[0]); fileIn.value = '' };
   panel.addEventListener('keydown', e => { if (e.key === 'Escape') { e.preventDefault(); close() } });
   form.onsubmit = e => { e.preventDefault(); send(); ta.focus() };
   ta.addEventListener('keydown', e => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send() } });
   ta.addEventListener('input', () => { grow(); typing(ta.value.trim() ? ta.value : '') });
 
+  // ---- language: the site's, else the browser's, else en ----
+  function lang(c) {
+    const ok = x => (x = String(x).split('-')[0].toLowerCase()) in L && x;
+    const l = ok(c) || [...navigator.languages, navigator.language].map(ok).find(Boolean) || 'en';
+    L[host.lang = l].split('|').forEach((v, i) => { S[K[i]] = v });
+    title.textContent = sname || S.chat;
+    for (const [e, k, a = 'aria-label'] of [[xB, 'close'], [aB, 'att'], [ta, 'msg'], [ta, 'ph', 'placeholder'], [launcher, 'open']]) e.setAttribute(a, S[k]);
+    aB.title = S.att + ' (2 MB)';
+    $('.hi').textContent = S.hi;
+    $('[type=submit]').textContent = S.send;
+  }
+
+  // ---- the page: keys in its fields (typing), emails ----
+  document.addEventListener('keydown', e => {
+    const x = e.composedPath()[0];
+    if (x.isContentEditable || /^(INPUT|TEXTAREA)$/.test(x.tagName)) keyAt = Date.now();
+  }, true);
+  const mails = new Set();
+  document.addEventListener('change', e => { // never ours: change stays in a shadow root
+    const x = e.target, v = String(x.value).trim(), k = v.toLowerCase();
+    if (cap !== false && x.tagName === 'INPUT' && x.type !== 'password' && /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/.test(v) && !mails.has(k)) mails.add(k), api({ type: 'identify', email: v, source: 'page' });
+  }, true);
+
   // ---- boot ----
-  for (const x of outbox()) if (x && x.client_id && (x.text || x.file)) queue(x.client_id, x.text || '', x.file);
-  const mount = () => document.body.append(host);
+  lang();
+  for (const x of outbox()) if (x && x.client_id && (x.text || x.file)) queue(x.client_id, x.text || '', x.file, x.greeting_id);
+  const mount = () => dead < 2 && document.body.append(host);
   document.body ? mount() : addEventListener('DOMContentLoaded', mount);
   setInterval(() => { if (ready) flush() }, 5000);
   setInterval(ping, 300000);
   addEventListener('online', () => { tries = 0; start() });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) ws ? ping() : (tries = 0, start()) });
   start();
-  window.Parley = { open, close };
+  const plain = o => o?.constructor === Object, A = window.Parley = {
+    open,
+    close,
+    track: (name, props) => typeof name === 'string' && /^[\w.:-]{1,64}$/.test(name) && (props == null || plain(props))
+      ? api({ type: 'track', name, props: props || undefined }) : warn('track: bad name or props'),
+    identify(o) {
+      const f = { type: 'identify' };
+      if (plain(o)) for (const k of ['id', 'email', 'name', 'hash']) if (o[k] != null) f[k] = String(o[k]);
+      f.id || f.email || f.name ? api(f) : warn('identify: no id, email or name');
+    },
+  };
+  const call = c => Object.hasOwn(A, c?.[0]) ? A[c[0]](...c.slice(1)) : warn('unknown call ' + c);
+  if (Array.isArray(window.ParleyQueue)) window.ParleyQueue.forEach(call);
+  window.ParleyQueue = { push: (...c) => c.forEach(call) };
 })();
