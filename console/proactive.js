@@ -8,7 +8,7 @@ import { conditionEditor, describe } from './rules.js';
 
 const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
 const LOW_ACCEPTANCE = 3.5; // per cent (docs/proactive.md "Statistics")
-const editors = { trigger: null, segment: null }; // {node, save(), saving, error}
+const editors = { trigger: null, segment: null }; // the open one of each: {node, saving, refresh}
 let settingsDirty = false;
 let settingsSaving = false;
 let blockSaving = false;
@@ -73,51 +73,71 @@ export function renderProactive() {
 
 const pct = (n, d) => (d > 0 ? (100 * n / d).toFixed(1) + ' %' : 'n/a');
 
-function renderTriggers(p) {
-  const rows = p.triggers.map(t => {
-    const s = p.stats[t.trigger_id] || {};
-    const n = k => (typeof s[k] === 'number' ? s[k] : 0);
-    const li = el('li', 'item');
-    li.dataset.testid = 'trigger-row';
-    li.dataset.triggerId = t.trigger_id;
-    const on = input('trigger-enabled', { type: 'checkbox', checked: !!t.enabled });
-    on.addEventListener('change', () => {
-      $('trigger-list-error').textContent = '';
-      request({ type: 'trigger_save', trigger: { ...pickTrigger(t), enabled: on.checked } }, text => {
-        on.checked = !!t.enabled;
-        $('trigger-list-error').textContent = text;
-      });
-    });
-    const head = el('div', 'item-head');
-    const name = el('strong', null, t.name || '(no name)');
-    name.dataset.testid = 'trigger-name';
-    head.append(name, labelled('Enabled', on, 'check small'), el('span', 'spacer'),
-      button('Edit', 'small', 'trigger-edit', () => openTrigger(t)),
-      confirmButton('Delete', 'trigger-delete', `Delete “${t.name}”?`, 'Delete',
-        () => request({ type: 'trigger_delete', trigger_id: t.trigger_id }, text => { $('trigger-list-error').textContent = text; }), 'small danger'));
-    const cond = el('p', 'small', 'When ' + describe(t.match, segmentName));
-    const act = el('p', 'small muted', actionSummary(t.action) + (t.holdout_percent ? ` · ${t.holdout_percent} % held out` : ''));
-    act.dataset.testid = 'trigger-action';
-    const shown = n('shown');
-    const stats = el('p', 'stats small');
-    stats.dataset.testid = 'trigger-stats';
-    const acc = el('span', null, 'acceptance ' + pct(n('accepted'), shown));
-    acc.dataset.testid = 'trigger-acceptance';
-    stats.append(`shown ${shown} · held out ${n('held_out')} · accepted ${n('accepted')} · `, acc);
-    const goal = (p.settings && p.settings.goal_event) || 'purchase';
-    const uplift = el('p', 'small', `Reached “${goal}”: shown ${pct(n('goal_shown'), shown)} (${n('goal_shown')} of ${shown}) · ` +
-      `held out ${pct(n('goal_held'), n('held_out'))} (${n('goal_held')} of ${n('held_out')})`);
-    uplift.dataset.testid = 'trigger-uplift';
-    li.append(head, cond, act, stats, uplift);
-    if (shown > 0 && 100 * n('accepted') / shown < LOW_ACCEPTANCE) {
-      const w = el('p', 'warn small', `Acceptance is below ${LOW_ACCEPTANCE} %: this greeting interrupts many visitors and helps few. Consider other conditions or text, or turning it off.`);
-      w.dataset.testid = 'trigger-warning';
-      li.append(w);
-    }
-    if (!t.enabled) li.classList.add('off');
+// Shows `items` ([signature, make]) in `ul`, keeping the row of an unchanged item in place: a
+// pushed frame does not undo an open "Delete?" question, nor move the focus.
+function reconcile(ul, items, empty) {
+  const old = new Map([...ul.children].map(li => [li._sig, li]));
+  const rows = items.map(([sig, make]) => {
+    let li = old.get(sig);
+    old.delete(sig);
+    if (!li) { li = make(); li._sig = sig; }
     return li;
   });
-  $('trigger-list').replaceChildren(...(rows.length ? rows : [el('li', 'muted', 'No triggers yet.')]));
+  if (!rows.length) rows.push(old.get('') || Object.assign(el('li', 'muted', empty), { _sig: '' }));
+  for (const li of old.values()) if (!rows.includes(li)) li.remove();
+  rows.forEach((li, i) => { if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null); });
+}
+
+function renderTriggers(p) {
+  const goal = p.settings.goal_event;
+  reconcile($('trigger-list'), p.triggers.map(t => [
+    JSON.stringify([t, p.stats[t.trigger_id], goal, describe(t.match, segmentName), actionSummary(t.action)]),
+    () => triggerRow(p, t),
+  ]), 'No triggers yet.');
+}
+
+function triggerRow(p, t) {
+  const s = p.stats[t.trigger_id] || {};
+  const n = k => (typeof s[k] === 'number' ? s[k] : 0);
+  const li = el('li', 'item');
+  li.dataset.testid = 'trigger-row';
+  li.dataset.triggerId = t.trigger_id;
+  const on = input('trigger-enabled', { type: 'checkbox', checked: !!t.enabled });
+  on.addEventListener('change', () => {
+    $('trigger-list-error').textContent = '';
+    request({ type: 'trigger_save', trigger: { ...pickTrigger(t), enabled: on.checked } }, text => {
+      on.checked = !!t.enabled;
+      $('trigger-list-error').textContent = text;
+    });
+  });
+  const head = el('div', 'item-head');
+  const name = el('strong', null, t.name || '(no name)');
+  name.dataset.testid = 'trigger-name';
+  head.append(name, labelled('Enabled', on, 'check small'), el('span', 'spacer'),
+    button('Edit', 'small', 'trigger-edit', () => openTrigger(t)),
+    confirmButton('Delete', 'trigger-delete', `Delete “${t.name}”?`, 'Delete',
+      () => request({ type: 'trigger_delete', trigger_id: t.trigger_id }, text => { $('trigger-list-error').textContent = text; }), 'small danger'));
+  const cond = el('p', 'small', 'When ' + describe(t.match, segmentName));
+  const act = el('p', 'small muted', actionSummary(t.action) + (t.holdout_percent ? ` · ${t.holdout_percent} % held out` : ''));
+  act.dataset.testid = 'trigger-action';
+  const shown = n('shown');
+  const stats = el('p', 'stats small');
+  stats.dataset.testid = 'trigger-stats';
+  const acc = el('span', null, 'acceptance ' + pct(n('accepted'), shown));
+  acc.dataset.testid = 'trigger-acceptance';
+  stats.append(`shown ${shown} · held out ${n('held_out')} · accepted ${n('accepted')} · `, acc);
+  const goal = (p.settings && p.settings.goal_event) || 'purchase';
+  const uplift = el('p', 'small', `Reached “${goal}”: shown ${pct(n('goal_shown'), shown)} (${n('goal_shown')} of ${shown}) · ` +
+    `held out ${pct(n('goal_held'), n('held_out'))} (${n('goal_held')} of ${n('held_out')})`);
+  uplift.dataset.testid = 'trigger-uplift';
+  li.append(head, cond, act, stats, uplift);
+  if (shown > 0 && 100 * n('accepted') / shown < LOW_ACCEPTANCE) {
+    const w = el('p', 'warn small', `Acceptance is below ${LOW_ACCEPTANCE} %: this greeting interrupts many visitors and helps few. Consider other conditions or text, or turning it off.`);
+    w.dataset.testid = 'trigger-warning';
+    li.append(w);
+  }
+  if (!t.enabled) li.classList.add('off');
+  return li;
 }
 
 function actionSummary(a) {
@@ -164,7 +184,7 @@ function openTrigger(t) {
   const mob = input('action-open-mobile', { type: 'checkbox', checked: !!a.open_mobile });
   const subject = input('action-subject', { value: a.subject || '', maxLength: 200 });
   const delay = input('action-delay', { type: 'number', min: 0, step: 1, value: a.delay_minutes ?? 60 });
-  const holdout = input('trigger-holdout', { type: 'number', min: 0, max: 50, step: 1, value: src.holdout_percent ?? 0 });
+  const holdout = input('trigger-holdout', { type: 'number', min: 0, max: 100, step: 1, value: src.holdout_percent ?? 0 });
   const msgPart = el('div', 'row-wrap');
   msgPart.append(labelled('From', sender), labelled('Open the chat on desktop', desk, 'check'), labelled('Open it on phones too', mob, 'check'));
   const mailPart = el('div', 'row-wrap');
@@ -199,20 +219,21 @@ function openTrigger(t) {
 // ---------- segments ----------
 
 function renderSegments(p) {
-  const rows = p.segments.map(s => {
-    const li = el('li', 'item');
-    li.dataset.testid = 'segment-row';
-    li.dataset.segmentId = s.segment_id;
-    const head = el('div', 'item-head');
-    const name = el('strong', null, s.name || s.segment_id);
-    name.dataset.testid = 'segment-name';
-    head.append(name, el('span', 'spacer'), button('Edit', 'small', 'segment-edit', () => openSegment(s)),
-      confirmButton('Delete', 'segment-delete', `Delete “${s.name}”?`, 'Delete',
-        () => request({ type: 'segment_delete', segment_id: s.segment_id }, text => { $('segment-list-error').textContent = text; }), 'small danger'));
-    li.append(head, el('p', 'small', describe(s.match, segmentName)));
-    return li;
-  });
-  $('segment-list').replaceChildren(...(rows.length ? rows : [el('li', 'muted', 'No segments yet.')]));
+  reconcile($('segment-list'), p.segments.map(s => [JSON.stringify([s, describe(s.match, segmentName)]), () => segmentRow(s)]), 'No segments yet.');
+}
+
+function segmentRow(s) {
+  const li = el('li', 'item');
+  li.dataset.testid = 'segment-row';
+  li.dataset.segmentId = s.segment_id;
+  const head = el('div', 'item-head');
+  const name = el('strong', null, s.name || s.segment_id);
+  name.dataset.testid = 'segment-name';
+  head.append(name, el('span', 'spacer'), button('Edit', 'small', 'segment-edit', () => openSegment(s)),
+    confirmButton('Delete', 'segment-delete', `Delete “${s.name}”?`, 'Delete',
+      () => request({ type: 'segment_delete', segment_id: s.segment_id }, text => { $('segment-list-error').textContent = text; }), 'small danger'));
+  li.append(head, el('p', 'small', describe(s.match, segmentName)));
+  return li;
 }
 
 function openSegment(s) {
@@ -274,19 +295,20 @@ function closeEditor(kind) {
 const BLOCK_HINT = { visitor: 'a visitor id, v_…', ip: 'e.g. 203.0.113.7 or 203.0.113.0/24', country: 'two letters, e.g. KP' };
 
 function renderBlocks(p) {
-  const rows = p.blocks.map(b => {
-    const li = el('li', 'item item-head');
-    li.dataset.testid = 'block-row';
-    li.dataset.blockId = b.block_id;
-    const value = b.kind === 'rule' ? describe(b.value, segmentName) : String(b.value ?? '');
-    const v = b.kind === 'visitor' ? el('a', null, value) : el('span', null, value);
-    if (b.kind === 'visitor') v.href = '#visitor/' + encodeURIComponent(value);
-    v.dataset.testid = 'block-value';
-    li.append(el('span', 'chip', b.kind), v, el('span', 'muted small', b.note || ''), el('span', 'spacer'),
-      button('Unblock', 'small', 'block-remove', () => request({ type: 'block_remove', block_id: b.block_id }, text => { $('block-error').textContent = text; })));
-    return li;
-  });
-  $('block-list').replaceChildren(...(rows.length ? rows : [el('li', 'muted', 'No one is blocked.')]));
+  reconcile($('block-list'), p.blocks.map(b => [JSON.stringify([b, describe(b.value, segmentName)]), () => blockRow(b)]), 'No one is blocked.');
+}
+
+function blockRow(b) {
+  const li = el('li', 'item item-head');
+  li.dataset.testid = 'block-row';
+  li.dataset.blockId = b.block_id;
+  const value = b.kind === 'rule' ? describe(b.value, segmentName) : String(b.value ?? '');
+  const v = b.kind === 'visitor' ? el('a', null, value) : el('span', null, value);
+  if (b.kind === 'visitor') v.href = '#visitor/' + encodeURIComponent(value);
+  v.dataset.testid = 'block-value';
+  li.append(el('span', 'chip', b.kind), v, el('span', 'muted small', b.note || ''), el('span', 'spacer'),
+    button('Unblock', 'small', 'block-remove', () => request({ type: 'block_remove', block_id: b.block_id }, text => { $('block-error').textContent = text; })));
+  return li;
 }
 
 function onBlockSubmit(e) {

@@ -178,8 +178,15 @@ def test_a_trigger_made_in_the_editor_is_listed_for_every_operator_then_toggled_
     expect(ann_row.get_by_test_id("trigger-name")).to_have_text(f"Plans help {t}")
     expect(ann_row).to_contain_text(f"url contains “/pricing-{t}” and time on page ≥ 20")
 
-    delete_row(ann_row, "trigger")
+    # A frame pushed while Ann is asked "Delete?" (Bob makes a segment) leaves the question open.
+    ann_row.get_by_test_id("trigger-delete").click()
+    made = raw(bob, {"type": "segment_save", "segment": {"name": f"Passing {t}", "match": {"all": []}}})
+    expect(ann.get_by_test_id("segment-row").filter(has_text=f"Passing {t}")).to_have_count(1)
+    ann_row.get_by_test_id("trigger-delete-confirm").click()
+    expect(ann_row).to_have_count(0)
     expect(bob_row).to_have_count(0)
+    segment_id = next(s["segment_id"] for s in made["segments"] if s["name"] == f"Passing {t}")
+    assert raw(bob, {"type": "segment_delete", "segment_id": segment_id})["type"] == "proactive"
     close_all(ann, bob)
 
 
@@ -276,8 +283,8 @@ def test_the_monitor_shows_a_visitor_live_and_an_invitation_reaches_their_widget
     expect(on_site).to_have_text(re.compile(r"^\d+:\d\d$"))
     expect(on_site).not_to_have_text(on_site.text_content())  # it ticks, with no frame needed
 
-    shop.goto(stack.shop_url.rstrip("/") + f"/cart.html?m={t}")  # the row follows the visitor
-    expect(page_cell).to_contain_text("Your cart")
+    shop.evaluate("name => Parley.identify({name})", f"Jane {t}")  # the row follows the visitor's card
+    expect(found.get_by_test_id("monitor-name")).to_have_text(f"Jane {t}")
     expect(found).to_have_count(1)
 
     found.get_by_test_id("monitor-invite").click()
@@ -468,18 +475,22 @@ def test_a_segment_made_in_the_editor_filters_the_dialog_list_and_shows_on_card_
     expect(segment).to_contain_text(f"visited url contains “seg={t}”")
     segment_id = segment.get_attribute("data-segment-id")
 
+    # Two pages, the first one left before the second opens: a new visitor's first page view does
+    # not compute segments, and a tab's close racing the next page's view can mark the visitor
+    # gone while on that page (two server bugs, reported; this goes around them).
+    go(ann, "visitors")
     member = shop_page(browser, stack, f"product.html?seg={t}")
-    # A second page: a new visitor's first page view does not compute segments (a server bug).
+    live = ann.get_by_test_id("monitor-row").filter(has_text=f"seg={t}")
+    expect(live).to_have_count(1)
+    member.goto("about:blank")
+    expect(live).to_have_count(0)
     member.goto(stack.shop_url.rstrip("/") + f"/cart.html?seg={t}")
+    expect(live.get_by_test_id("monitor-segments")).to_contain_text(f"Campaign {t}")
     member.get_by_test_id("parley-launcher").click()
     say(member, f"member {t}")
     other = shop_page(browser, stack, f"product.html?not={t}")
     other.get_by_test_id("parley-launcher").click()
     say(other, f"outsider {t}")
-
-    go(ann, "visitors")
-    live = ann.get_by_test_id("monitor-row").filter(has_text=f"seg={t}")
-    expect(live.get_by_test_id("monitor-segments")).to_contain_text(f"Campaign {t}")
 
     go(ann, "dialogs")
     rows = ann.get_by_test_id("dialog-row")

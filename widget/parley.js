@@ -2,7 +2,8 @@
    HOST may end in a path (an API Gateway stage): the API is this script's URL minus widget/parley.js.
    Speaks docs/protocol.md v1. Network text is only ever rendered with textContent.
    API: Parley.open(), .close(), .track(name, props), .identify({id, email, name, hash}); early calls wait (50 at most).
-   To call before this script loads: (window.ParleyQueue = window.ParleyQueue || []).push(['track', 'cart', {value: 9}]) */
+   Before this script loads, queue calls (replayed at boot; pushes after that run at once):
+   (window.ParleyQueue = window.ParleyQueue || []).push(['track', 'cart', {value: 9}]) */
 (() => {
   'use strict';
   const me = document.currentScript || document.querySelector('script[data-site]');
@@ -19,9 +20,9 @@
   const K = 'chat hi ph send open close att msg unr sending ns rc big empty type up cnu net long closed nc ty na'.split(' ');
   const L = { __proto__: null,
     en: "Chat|Hi! Ask us anything. We usually reply within a few minutes.|Write a message…|Send|Open chat|Close chat|Attach a file|Message|% unread|Sending…|Not sent: |Reconnecting…|% is larger than 2 MB.|% is empty.|% can't be sent: only images, PDF, text, CSV, ZIP, Word and Excel files.|Uploading %…|Could not upload %: |the network failed|That message is too long (4096 bytes at most).|This conversation was closed. Write again any time.|New conversation|% is typing…|Chat is unavailable on this page.",
-    es: "Chat|¡Hola! Pregúntanos lo que quieras; solemos responder en minutos.|Escribe un mensaje…|Enviar|Abrir chat|Cerrar chat|Adjuntar archivo|Mensaje|% sin leer|Enviando…|No enviado: |Reconectando…|% supera los 2 MB.|% está vacío.|No se puede enviar %: solo imágenes, PDF, texto, CSV, ZIP, Word y Excel.|Subiendo %…|No se pudo subir %: |error de red|Mensaje demasiado largo (máx. 4096 bytes).|Conversación cerrada. Escríbenos cuando quieras.|Nueva conversación|% está escribiendo…|El chat no está disponible en esta página.",
-    de: "Chat|Hallo! Fragen Sie uns gern – wir antworten meist in wenigen Minuten.|Nachricht schreiben…|Senden|Chat öffnen|Chat schließen|Datei anhängen|Nachricht|% ungelesen|Wird gesendet…|Nicht gesendet: |Neu verbinden…|% ist größer als 2 MB.|% ist leer.|% kann nicht gesendet werden: nur Bilder, PDF, Text, CSV, ZIP, Word und Excel.|% wird hochgeladen…|% konnte nicht hochgeladen werden: |Netzwerkfehler|Nachricht zu lang (max. 4096 Bytes).|Gespräch beendet. Schreiben Sie uns jederzeit wieder.|Neues Gespräch|% schreibt…|Der Chat ist auf dieser Seite nicht verfügbar.",
-    ru: "Чат|Здравствуйте! Задайте вопрос — обычно отвечаем за пару минут.|Напишите сообщение…|Отправить|Открыть чат|Закрыть чат|Прикрепить файл|Сообщение|Непрочитанных: %|Отправка…|Не отправлено: |Переподключение…|% больше 2 МБ.|% пуст.|% нельзя отправить: только изображения, PDF, текст, CSV, ZIP, Word и Excel.|Загрузка %…|Не удалось загрузить %: |нет сети|Сообщение длиннее 4096 байт.|Разговор закрыт. Пишите в любое время.|Новый разговор|% печатает…|Чат недоступен на этой странице.",
+    es: "Chat|¡Hola! Pregúntanos lo que quieras: respondemos en minutos.|Escribe un mensaje…|Enviar|Abrir chat|Cerrar chat|Adjuntar archivo|Mensaje|% sin leer|Enviando…|No enviado: |Reconectando…|% supera los 2 MB.|% está vacío.|No se puede enviar %: solo imágenes, PDF, texto, CSV, ZIP, Word y Excel.|Subiendo %…|No se pudo subir %: |error de red|Mensaje demasiado largo (máx. 4096 bytes).|Conversación cerrada. Escríbenos cuando quieras.|Nueva conversación|% está escribiendo…|El chat no está disponible aquí.",
+    de: "Chat|Hallo! Fragen Sie uns gern – wir antworten meist in Minuten.|Nachricht schreiben…|Senden|Chat öffnen|Chat schließen|Datei anhängen|Nachricht|% ungelesen|Wird gesendet…|Nicht gesendet: |Neu verbinden…|% ist größer als 2 MB.|% ist leer.|% wird nicht unterstützt: nur Bilder, PDF, Text, CSV, ZIP, Word und Excel.|% wird hochgeladen…|Upload von % fehlgeschlagen: |Netzwerkfehler|Nachricht zu lang (max. 4096 Bytes).|Gespräch beendet. Schreiben Sie jederzeit wieder.|Neues Gespräch|% schreibt…|Der Chat ist hier nicht verfügbar.",
+    ru: "Чат|Здравствуйте! Задайте вопрос — обычно отвечаем за пару минут.|Напишите сообщение…|Отправить|Открыть чат|Закрыть чат|Прикрепить файл|Сообщение|Непрочитанных: %|Отправка…|Не отправлено: |Переподключение…|% больше 2 МБ.|% пуст.|% нельзя отправить: только изображения, PDF, текст, CSV, ZIP, Word и Excel.|Загрузка %…|Не удалось загрузить %: |нет сети|Сообщение длиннее 4096 байт.|Разговор закрыт. Пишите в любое время.|Новый разговор|% печатает…|Чат здесь недоступен.",
     ja: "チャット|こんにちは！お気軽にご質問ください。通常数分でお返事します。|メッセージを入力…|送信|チャットを開く|チャットを閉じる|ファイルを添付|メッセージ|未読 %件|送信中…|未送信: |再接続中…|%は2 MBを超えています。|%は空です。|%は送信できません（画像、PDF、テキスト、CSV、ZIP、Word、Excelのみ）。|%をアップロード中…|%をアップロードできませんでした: |ネットワークエラー|メッセージが長すぎます（最大4096バイト）。|この会話は終了しました。いつでもどうぞ。|新しい会話|%が入力中…|このページではチャットを利用できません。",
     zh: "聊天|您好！有问题尽管问，我们通常几分钟内回复。|输入消息…|发送|打开聊天|关闭聊天|添加附件|消息|% 条未读|发送中…|未发送：|正在重新连接…|%超过 2 MB。|%是空文件。|无法发送%：仅支持图片、PDF、文本、CSV、ZIP、Word 和 Excel。|正在上传%…|无法上传%：|网络错误|消息太长（最多 4096 字节）。|对话已结束，欢迎随时留言。|新对话|%正在输入…|此页面无法使用聊天。",
   };
@@ -35,11 +36,11 @@
   const saveOut = a => put('outbox', a.length ? JSON.stringify(a) : null);
   const dropOut = cid => saveOut(outbox().filter(x => x.client_id !== cid));
   const hex = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), b => b.toString(16).padStart(2, '0')).join('');
-  const uid = () => crypto.randomUUID ? crypto.randomUUID() : hex(16);
+  const uid = () => crypto.randomUUID?.() || hex(16);
   const hm = t => new Date(t || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const kb = n => n < 1024 ? n + ' B' : n < 1048576 ? Math.round(n / 1024) + ' KB' : (n / 1048576).toFixed(1) + ' MB';
   const cut = s => String(s || '').slice(0, 2048);
-  // page: sent with this page's first session; visit: this browser session's first page
+  // page: sent with the first session; visit: this browser session's first page
   const pv = { url: cut(location.href), title: cut(document.title), referrer: cut(document.referrer) };
   let page = pv, visit = !get('visit', 1), gr, gEl; // gr: this tab's greeting; no text once answered
   try { gr = JSON.parse(get('greeting', 1)) } catch {}
@@ -170,7 +171,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     if (!old && e.dataset.author === 'operator') {
       typingOff();
       const [rd, rs] = (get('read') || '').split(' ');
-      const g = gr?.text && gr.text === m.text && dlg !== gr.d && forget(); // the greeting, stored in a new dialog
+      const g = gr?.text && gr.text === m.text && dlg !== gr.d && forget(); // the greeting, stored
       if (isOpen || g && !unread) markRead(); else if (!g && (rd !== dlg || m.seq > +rs)) unread++, showBadge();
     }
   }
@@ -373,7 +374,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     }
   }
 
-  // ---- files: checked, signed by Parley, posted to S3, sent as a message ----
+  // ---- files: signed by Parley, posted to S3, sent as a message ----
   const ups = new Map();
   function attach(file) {
     if (!file || dead) return;
@@ -401,7 +402,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     post('', { key: f.file.key, name: f.file.name, size: u.f.size });
   }
 
-  // ---- typing: a frame per 300 ms at most, the last value always goes out ----
+  // ---- typing: a frame per 300 ms at most, the last always sent ----
   let want = '', sent = '', last = 0, tT = 0;
   function typing(s) {
     want = s.slice(0, 1000);
@@ -468,7 +469,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
   const mails = new Set();
   document.addEventListener('change', e => { // never ours: change stays in a shadow root
     const x = e.target, v = String(x.value).trim(), k = v.toLowerCase();
-    if (cap !== false && x.tagName === 'INPUT' && x.type !== 'password' && /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/.test(v) && !mails.has(k)) mails.add(k), api({ type: 'identify', email: v, source: 'page' });
+    if (cap !== false && x.tagName === 'INPUT' && x.type !== 'password' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) && !mails.has(k)) mails.add(k), api({ type: 'identify', email: v, source: 'page' });
   }, true);
 
   // ---- boot ----
@@ -486,11 +487,8 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     close,
     track: (name, props) => typeof name === 'string' && /^[\w.:-]{1,64}$/.test(name) && (props == null || plain(props))
       ? api({ type: 'track', name, props: props || undefined }) : warn('track: bad name or props'),
-    identify(o) {
-      const f = { type: 'identify' };
-      if (plain(o)) for (const k of ['id', 'email', 'name', 'hash']) if (o[k] != null) f[k] = String(o[k]);
-      f.id || f.email || f.name ? api(f) : warn('identify: no id, email or name');
-    },
+    identify: o => plain(o) && (o.id || o.email || o.name)
+      ? api({ type: 'identify', id: o.id, email: o.email, name: o.name, hash: o.hash }) : warn('identify: no id, email or name'),
   };
   const call = c => Object.hasOwn(A, c?.[0]) ? A[c[0]](...c.slice(1)) : warn('unknown call ' + c);
   if (Array.isArray(window.ParleyQueue)) window.ParleyQueue.forEach(call);
