@@ -218,8 +218,9 @@ def visitor_left(conn: Connection, outbox: Outbox) -> None:
     if followup_at is not None:
         actions += [Visitor.followup_shard.set(tracking.shard_of(visitor.visitor_id)),
                     Visitor.followup_at.set(followup_at)]
-    access.update_visitor(visitor.visitor_id, visitor.site_id, actions)
-    monitor.push_left(visitor.site_id, visitor.visitor_id, outbox)
+    # Conditional on the version read: a page view racing this one keeps the visitor live.
+    if access.update_visitor_at_version(visitor.visitor_id, int(visitor.version or 0), actions):
+        monitor.push_left(visitor.site_id, visitor.visitor_id, outbox)
 
 
 def _followup_at(visitor: Visitor, left_ms: int) -> int | None:
@@ -302,7 +303,7 @@ def _followup(setups: _Setups, visitor: Visitor, at_ms: int, report: RunReport) 
     """Sends the follow-up emails now due (each once per visitor and trigger), then sets when
     the next one is due, or drops the visitor from the index."""
     setup = setups.of(visitor.site_id)
-    if setup is None or visitor.live_site or not visitor.email:
+    if setup is None or visitor.live_site or not visitor.email or visitor.mail_opt_out:
         access.update_visitor(visitor.visitor_id, visitor.site_id,
                               [Visitor.followup_shard.remove(), Visitor.followup_at.remove()])
         return
