@@ -8,7 +8,8 @@ from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, WebsocketEvent
 
 from chalicelib import chat, delivery, proactive, sessions, web
-from chalicelib.mail import inbound
+from chalicelib.config import settings
+from chalicelib.mail import inbound, mirror, unsubscribe
 from chalicelib.errors import ParleyError
 
 app = Chalice(app_name="parley")
@@ -98,6 +99,29 @@ def triggers_schedule(event: CloudWatchEvent) -> dict[str, Any]:
     return proactive.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="mail")
+def mail_schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    return mirror.run_schedule(delivery.endpoint_for(None, None)).as_dict()
+
+
 @app.lambda_function(name="inbound_mail")
 def inbound_mail(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return inbound.handle(event)
+    return inbound.handle(event, settings.ws_endpoint)
+
+
+def _html(page: unsubscribe.Page) -> Response:
+    return Response(page.html, status_code=page.status,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"})
+
+
+@app.route("/api/mail/unsubscribe", methods=["GET"])
+def unsubscribe_page() -> Response:
+    return _html(unsubscribe.confirm_page((app.current_request.query_params or {}).get("t")))
+
+
+@app.route("/api/mail/unsubscribe", methods=["POST"],
+           content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
+def unsubscribe_post() -> Response:
+    token = (app.current_request.query_params or {}).get("t") or sessions.form_field(app.current_request.raw_body, "t")
+    return _html(unsubscribe.unsubscribe(token))

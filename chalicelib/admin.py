@@ -9,7 +9,7 @@ from chalicelib import auth
 from chalicelib.clock import new_id, now_ms
 from chalicelib.config import settings
 from chalicelib.storage import access
-from chalicelib.storage.models import ALL_MODELS, TIME_TO_LIVE, Operator, Site
+from chalicelib.storage.models import ALL_MODELS, TIME_TO_LIVE, MailItem, Operator, Site
 
 
 def create_tables() -> None:
@@ -35,6 +35,7 @@ def seed_demo(allowed_origins: list[str], operator_email: str, operator_password
               site_id: str = "demo", operator_name: str = "Ann") -> dict[str, Any]:
     """The demo shop's site and its first operator (kept if they already exist)."""
     Site(site_id, name="Parley Demo Shop", allowed_origins=allowed_origins, created_at=now_ms()).save()
+    register_mail_addresses(site_id)
     email = operator_email.strip().lower()
     operator = access.get_operator_by_email(email) or Operator(
         new_id("o"), site_id=site_id, email=email, name=operator_name, created_at=now_ms())
@@ -43,12 +44,23 @@ def seed_demo(allowed_origins: list[str], operator_email: str, operator_password
     return {"site_id": site_id, "operator_email": email, "operator_password": operator_password}
 
 
+SUPPORT_ADDRESS = "support"
+
+
+def register_mail_addresses(site_id: str) -> None:
+    """Mail to <site_id>@<inbound domain> starts a dialog with the site, and so does mail to
+    support@ for the first site that claims it."""
+    for local in dict.fromkeys((SUPPORT_ADDRESS, site_id.lower())):
+        access.put_mail_item(MailItem(f"addr#{local}", site_id=site_id, at=now_ms()), only_new=True)
+
+
 def bootstrap_site(site_id: str, name: str, allowed_origins: list[str] | None) -> list[str]:
     """Creates the site on first deploy; later deploys replace its origins only when given."""
     site = access.get_site(site_id)
     if site is None:
         site = Site(site_id, name=name, allowed_origins=allowed_origins or [], created_at=now_ms())
         site.save()
+        register_mail_addresses(site_id)
     elif allowed_origins is not None:
         site.allowed_origins = allowed_origins
         site.save()

@@ -18,6 +18,7 @@ from chalicelib.clock import new_id, now_ms, now_s
 from chalicelib.config import settings
 from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound, ParleyError, Unauthorized
+from chalicelib.mail import mirror
 from chalicelib.storage import access, blobs
 from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message, Visitor
 
@@ -184,7 +185,7 @@ def _capture_email(conn: Connection, text: str, outbox: Outbox) -> None:
         visitor = tracking.change(setup, visitor, lambda _v: {"email": email}, now_ms())
     except Invalid:
         return
-    workspace.rename_dialogs(visitor, outbox)
+    workspace.email_changed(visitor, outbox)
     outbox.add(access.channel_connections(f"ops#{conn.site_id}"),
                {"type": "visitor", "visitor": tracking.full_card(visitor, setup)})
     monitor.push_live(visitor, outbox)
@@ -329,18 +330,20 @@ def history_page(dialog_id: str, after_seq: int, for_visitor: bool) -> dict[str,
     found = access.messages_after(dialog_id, after_seq, protocol.HISTORY_PAGE + 1)
     page = found[: protocol.HISTORY_PAGE]
     shown = [m for m in page if not (for_visitor and m.note)]
-    return {"messages": [message_view(m) for m in shown], "more": len(found) > len(page),
+    views = [message_view(m, for_operator=not for_visitor) for m in shown]
+    return {"messages": views, "more": len(found) > len(page),
             "next_after": int(page[-1].seq) if page else after_seq}
 
 
-def message_view(message: Message) -> dict[str, Any]:
-    """A message's view with a fresh download link for its file."""
+def message_view(message: Message, for_operator: bool = False) -> dict[str, Any]:
+    """A message's view with a fresh download link for its file (an operator's view also
+    shows the email it came from)."""
     file = message.file
     url = None
     if file is not None:
         url = blobs.presigned_get(file.key, file.content_type, files.disposition(file.name, file.content_type),
                                   files.DOWNLOAD_EXPIRES_S)
-    return dialogs.message_view(message, url)
+    return dialogs.message_view(message, url, for_operator)
 
 
 def _upload_answer(frame: protocol.Frame, site_id: str, visitor_id: str) -> dict[str, Any]:
@@ -381,8 +384,10 @@ def _store_message(conn: Connection, frame: protocol.Frame, file: FileAttribute 
     duplicate = not access.insert_message(message)
     if duplicate:
         message = _stored_retry(dialog_id, client_id, author)
-    elif author["kind"] == "operator" and not frame.note and not dialog.assignee_id:
-        dialog = _assign_first_replier(dialog, author) or dialog
+    else:
+        if author["kind"] == "operator" and not frame.note and not dialog.assignee_id:
+            dialog = _assign_first_replier(dialog, author) or dialog
+        mirror.answer_stored(dialog, message)
     outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(message.seq), duplicate))
     _fan_out(conn, dialog, message, outbox)
     return message
@@ -424,14 +429,20 @@ def _fan_out(conn: Connection, dialog: Dialog, message: Message, outbox: Outbox)
     """To the visitor's tabs (never a note) and the site's operators. A retry is delivered
     again with its original seq (clients drop a seq they have), so a send cut off between
     storing and delivering still reaches everyone."""
-    view = message_view(message)
+    deliver(dialog, message, outbox, conn.connection_id if conn.role == "visitor" else None)
+
+
+def deliver(dialog: Dialog, message: Message, outbox: Outbox, sending_tab: str | None = None) -> None:
+    """A stored message to the dialog's visitor tabs (never a note; `sending_tab` too) and
+    to the site's operators, whatever it came from (a socket, an email)."""
     if not message.note:
         visitor_tabs = set(dialog.visitor_conns or ())
-        if conn.role == "visitor":
-            visitor_tabs.add(conn.connection_id)
-        outbox.add(visitor_tabs, {"type": "message", "message": view})
+        if sending_tab:
+            visitor_tabs.add(sending_tab)
+        outbox.add(visitor_tabs, {"type": "message", "message": message_view(message)})
     operators = access.channel_connections(f"ops#{dialog.site_id}")
-    outbox.add(operators, {"type": "message", "message": view, "dialog": dialogs.dialog_summary(dialog)})
+    outbox.add(operators, {"type": "message", "message": message_view(message, for_operator=True),
+                           "dialog": dialogs.dialog_summary(dialog)})
 
 
 def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str, Any]:

@@ -20,12 +20,22 @@ class Settings:
     ws_endpoint: str | None = None
     ws_url: str = ""
     console_origins: tuple[str, ...] = field(default_factory=tuple)
-    mail_from: str = ""  # the address follow-up emails come from (verified in SES)
+    mail_from: str = ""  # the address Parley's emails come from (verified in SES)
+    inbound_domain: str = ""  # replies to reply+<token>@<inbound_domain> land in dialogs
+    public_url: str = ""  # where the API is reached from outside: unsubscribe links
+    mail_delay_s: int = 120  # an unseen operator answer is emailed this long after the last one
     visitor_token_days: int = 30
     operator_token_hours: int = 12
 
     def table_name(self, name: str) -> str:
         return f"{self.table_prefix}-{name}"
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return max(0, int(value)) if value else default
+    except ValueError:
+        return default
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +53,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ws_url=env.get("PARLEY_WS_URL", ""),
         console_origins=_csv(env.get("PARLEY_CONSOLE_ORIGINS", "")),
         mail_from=env.get("PARLEY_MAIL_FROM", ""),
+        inbound_domain=env.get("PARLEY_INBOUND_DOMAIN", "").strip().lower(),
+        public_url=env.get("PARLEY_PUBLIC_URL", "").rstrip("/"),
+        mail_delay_s=_int(env.get("PARLEY_MAIL_DELAY_SECONDS"), 120),
     )
 
 

@@ -1,6 +1,7 @@
 """Dialog and message rules and their wire shapes. Pure: no I/O."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib import files
@@ -9,6 +10,7 @@ from chalicelib.visitors import display_name, gravatar
 
 PREVIEW_CHARS = 140
 MAX_TAGS = 20
+MAILED_SHOWN = 100  # a summary names at most this many emailed answers (the latest)
 NOBODY = "-"  # the assignee part of assignee_key for an unassigned dialog
 
 
@@ -39,9 +41,10 @@ def author_dict(author: Any) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def message_view(message: Message, file_url: str | None = None) -> dict[str, Any]:
+def message_view(message: Message, file_url: str | None = None, for_operator: bool = False) -> dict[str, Any]:
     """A message as its readers see it; `file_url` is the attached file's download link.
-    Notes are operator-only: callers never hand one to a visitor."""
+    Notes are operator-only: callers never hand one to a visitor; nor the email a message
+    came from, which only an operator's view carries."""
     view: dict[str, Any] = {
         "seq": int(message.seq),
         "client_id": message.client_id,
@@ -52,11 +55,25 @@ def message_view(message: Message, file_url: str | None = None) -> dict[str, Any
     }
     if message.note:
         view["note"] = True
+    if message.via:
+        view["via"] = message.via
+    if for_operator and message.via == "email" and message.email_from:
+        view["email"] = email_view(message)
     if message.file is not None:
         kind = message.file.content_type
         view["file"] = {"name": message.file.name, "size": int(message.file.size), "content_type": kind,
                         "url": file_url, "image": files.is_image(kind)}
     return view
+
+
+def email_view(message: Message) -> dict[str, Any]:
+    """The email a visitor's message came from (operators only)."""
+    try:
+        left_out = json.loads(message.left_out) if message.left_out else []
+    except ValueError:
+        left_out = []
+    return {"from": message.email_from, "subject": message.email_subject or "",
+            "original": message.original or "", "left_out": left_out if isinstance(left_out, list) else []}
 
 
 def dialog_summary(dialog: Dialog) -> dict[str, Any]:
@@ -77,6 +94,9 @@ def dialog_summary(dialog: Dialog) -> dict[str, Any]:
         "last_author": author_dict(dialog.last_author) if dialog.last_author else None,
         "tags": sorted(dialog.tags or ()),
         "assignee": assignee,
+        "channel": dialog.channel or "chat",
+        "mailed_seq": int(dialog.mailed_seq) if dialog.mailed_seq is not None else None,
+        "mailed_seqs": sorted(int(seq) for seq in dialog.mailed_seqs or ())[-MAILED_SHOWN:],
     }
 
 

@@ -1,8 +1,8 @@
-"""A visitor's tracking frames on the websocket (track, identify, check) and the trigger
-evaluation each live event starts."""
+"""A visitor's tracking frames on the websocket (track, identify, check), the trigger
+evaluation each live event starts, and read marks (read)."""
 from __future__ import annotations
 
-from chalicelib import monitor, proactive, protocol, sessions, siteconfig, tracking
+from chalicelib import monitor, proactive, protocol, sessions, siteconfig, tracking, workspace
 from chalicelib.clock import now_ms
 from chalicelib.delivery import Outbox
 from chalicelib.errors import NotFound
@@ -36,12 +36,15 @@ def _track(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
 def _identify(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     setup, visitor = _visitor(conn)
     at = now_ms()
+    email_before = visitor.email
     result = tracking.identify(setup, visitor, frame.identity or {}, at)
     answer: dict[str, object] = {"type": "identified", "verified": result.verified}
     if result.switch_to:
         answer |= {"visitor_id": result.switch_to, "token": sessions.visitor_token(result.switch_to, conn.site_id)}
     outbox.add([conn.connection_id], answer)
     if not result.switch_to:
+        if result.visitor.email != email_before:
+            workspace.email_changed(result.visitor, outbox)
         monitor.push_live(result.visitor, outbox)
         outbox.add(access.channel_connections(f"ops#{conn.site_id}"),
                    {"type": "visitor", "visitor": tracking.full_card(result.visitor, setup)})
@@ -52,4 +55,17 @@ def _check(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     evaluate_now(conn, frame.typing, outbox)
 
 
-HANDLERS = {"track": _track, "identify": _identify, "check": _check}
+def _read(conn: Connection, frame: protocol.Frame, _outbox: Outbox) -> None:
+    """The widget showed the dialog's messages up to `seq`: answers up to there are not
+    emailed (a seq past the dialog's last, or another's dialog, changes nothing)."""
+    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id)
+    if dialog_id:
+        access.mark_read(dialog_id, conn.subject_id, frame.seq)
+
+
+def _open_dialog_id(visitor_id: str) -> str | None:
+    visitor = access.get_visitor(visitor_id)
+    return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
+
+
+HANDLERS = {"track": _track, "identify": _identify, "check": _check, "read": _read}

@@ -17,8 +17,14 @@ MAX_FRAME_BYTES = 16 * 1024
 MAX_TEXT_BYTES = 4096
 MAX_TYPING_BYTES = 4096
 HISTORY_PAGE = 200
+MAX_SEQ = 10**9
 DIALOG_PAGE = 50
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+def is_id(value: str) -> bool:
+    """An id as ids are everywhere: 1 to 64 of A-Z a-z 0-9 _ -."""
+    return bool(_ID.match(value))
+
+
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CURSOR = re.compile(r"^[A-Za-z0-9_=-]{1,512}$")
 MAX_TAG_CHARS = 40
@@ -32,7 +38,7 @@ _EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _GREETING_ID = re.compile(r"^[A-Za-z0-9_#.-]{1,160}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
-VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping", "track", "identify", "check"})
+VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping", "track", "identify", "check", "read"})
 OPERATOR_TYPES = frozenset({
     "workspace", "subscribe", "history", "message", "upload", "typing", "ping",
     "tag_add", "tag_remove", "close", "reopen", "assign",
@@ -79,6 +85,7 @@ class Frame:
     greeting_id: str | None = None  # message: the greeting this message answers
     doc: dict[str, Any] | None = None  # trigger_save, segment_save, block_add, settings_save
     item_id: str | None = None  # trigger_delete, segment_delete, block_remove
+    seq: int = 0  # read: the visitor saw the dialog's messages up to this seq
 
 
 def parse_frame(raw: str | None, role: str) -> Frame:
@@ -304,6 +311,13 @@ def _check(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
     return Frame("check", typing=data.get("typing") is True)
 
 
+def _read(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    seq = data.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+        raise Invalid("seq must be a message's seq (a positive integer)")
+    return Frame("read", seq=seq)
+
+
 def _monitor(_data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
     return Frame(_data["type"])
 
@@ -369,6 +383,7 @@ _PARSERS = {
     "track": _track,
     "identify": _identify,
     "check": _check,
+    "read": _read,
     "monitor": _monitor,
     "proactive": _monitor,
     "invite": _invite,

@@ -5,6 +5,7 @@ import json
 import re
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
 
@@ -84,6 +85,7 @@ def visitor_session(body: Any, origin: str, client: tracking.Client) -> dict[str
     token = auth.issue_token(Claims("visitor", visitor.visitor_id, site_id, expires_at), settings.secret)
     return {
         "visitor_id": visitor.visitor_id, "token": token, "expires_at": expires_at, "ws_url": settings.ws_url,
+        "email": visitor.email,
         "site": {"site_id": site.site_id, "name": site.name, "language": setup.settings.language,
                  "capture_emails": setup.settings.capture_emails},
     }
@@ -126,3 +128,9 @@ def operator_login(body: Any) -> dict[str, Any]:
         "operator": {"operator_id": operator.operator_id, "name": operator.name,
                      "email": operator.email, "site_id": operator.site_id},
     }
+
+
+def form_field(raw_body: bytes | None, name: str) -> str | None:
+    """A field of a url-encoded form body (at most 4 KB read)."""
+    values = parse_qs((raw_body or b"")[:4096].decode("utf-8", "replace")).get(name)
+    return values[0] if values else None

@@ -149,6 +149,7 @@ def record_page_view(setup: SiteSetup, visitor: Visitor | None, page: visitors.P
     if visitor is None:
         visitor = Visitor(new_id("v"), site_id=setup.site.site_id, created_at=now_ms, visits=0, version=0)
         _apply(visitor, _page_view_change(setup, page, client, now_ms)(visitor))
+        visitor.segments = segments_of(setup, visitor, now_ms) or None
         access.put_visitor(visitor)
     else:
         visitor = change(setup, visitor, _page_view_change(setup, page, client, now_ms), now_ms)
@@ -175,6 +176,9 @@ def change(setup: SiteSetup, visitor: Visitor, compute: Callable[[Visitor], Valu
     for _ in range(WRITE_ATTEMPTS):
         values = compute(visitor)
         after = _copy_with(visitor, values)
+        if "email" in values:
+            email = values["email"]
+            values["site_email"] = f"{visitor.site_id}#{email.lower()}" if email else None
         segments = segments_of(setup, after, now_ms)
         if segments != set(visitor.segments or ()):
             values["segments"] = segments or None
@@ -282,8 +286,12 @@ def card_extras(visitor: Visitor, setup: SiteSetup | None) -> dict[str, Any]:
 
 
 def full_card(visitor: Visitor, setup: SiteSetup | None) -> dict[str, Any]:
-    """The visitor's card with what tracking knows (operators only)."""
-    return visitors.card(visitor) | card_extras(visitor, setup)
+    """The visitor's card with what tracking knows (operators only); `mail_opt_out` is null
+    where Parley sends no email (no inbound domain)."""
+    card = visitors.card(visitor) | card_extras(visitor, setup)
+    if not (settings.mail_from and settings.inbound_domain):
+        card["mail_opt_out"] = None
+    return card
 
 
 def within_hours(setup: SiteSetup, now_ms: int) -> bool:

@@ -37,6 +37,7 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _CLOCK = re.compile(r"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
 _ACTION_KEYS = {"message": ("kind", "text", "sender", "open_desktop", "open_mobile"),
                 "email": ("kind", "subject", "text", "delay_minutes")}
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
 
 
@@ -92,6 +93,7 @@ class Settings:
     capture_emails: bool = True
     popups_per_session: int = 1
     cooldown_minutes: int = 240
+    accent_color: str = "#2563eb"  # the site's brand colour (emails)
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,12 @@ def _intervals(value: Any, path: str) -> tuple[tuple[str, str], ...]:
     return tuple((start, end) for start, end in value)
 
 
+def _color(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not _COLOR.match(value):
+        raise Invalid(f"{path}: must be a colour like #2563eb")
+    return value.lower()
+
+
 def _goal_event(value: Any, path: str) -> str:
     if not isinstance(value, str) or not _EVENT_NAME.match(value):
         raise Invalid(f"{path}: must be an event name (1 to 64 of A-Z a-z 0-9 _ . : -)")
@@ -321,7 +329,7 @@ def _boolean(value: Any, path: str) -> bool:
 
 _SETTINGS: dict[str, Callable[[Any, str], Any]] = {
     "language": _language, "timezone": _timezone, "hours": _hours, "goal_event": _goal_event,
-    "capture_emails": _boolean,
+    "capture_emails": _boolean, "accent_color": lambda value, path: _color(value, path),
     "popups_per_session": lambda value, path: _bounded(value, 1, MAX_POPUPS, path),
     "cooldown_minutes": lambda value, path: _bounded(value, 0, MAX_COOLDOWN_MINUTES, path),
 }
@@ -331,7 +339,7 @@ def settings_doc(s: Settings) -> dict[str, Any]:
     hours = None if s.hours is None else {day: [list(pair) for pair in s.hours.get(day, ())] for day in DAYS}
     return {"language": s.language, "timezone": s.timezone, "hours": hours, "goal_event": s.goal_event,
             "capture_emails": s.capture_emails, "popups_per_session": s.popups_per_session,
-            "cooldown_minutes": s.cooldown_minutes}
+            "cooldown_minutes": s.cooldown_minutes, "accent_color": s.accent_color}
 
 
 def settings_from_doc(doc: Mapping[str, Any] | None) -> Settings:

@@ -24,6 +24,10 @@ def display_name(visitor_id: str, name: str | None) -> str:
     return name or f"Visitor {visitor_id[-4:].upper()}"
 
 
+def is_email(value: str) -> bool:
+    return len(value) <= MAX_EMAIL and bool(_EMAIL.match(value))
+
+
 def gravatar(email: str | None) -> str | None:
     """Gravatar's URL for an email (its SHA-256); d=404 lets the page fall back to initials."""
     if not email:
@@ -82,6 +86,7 @@ def card(visitor: Visitor) -> dict[str, Any]:
         "created_at": int(visitor.created_at),
         "last_seen": int(visitor.last_seen) if visitor.last_seen else None,
         "segments": [],
+        "mail_opt_out": bool(visitor.mail_opt_out),
     }
 
 

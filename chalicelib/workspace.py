@@ -134,7 +134,9 @@ def _visitor_update(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
         before = {field: getattr(visitor, field) for field in changed}
         visitor = tracking.change(setup, visitor, lambda _current: dict(changed), now_ms())
         _record_edits(visitor.visitor_id, before, changed, conn.name or "Operator")
-        if "name" in changed or "email" in changed:
+        if "email" in changed:
+            email_changed(visitor, outbox)
+        elif "name" in changed:
             rename_dialogs(visitor, outbox)
     _to_operators(conn.site_id, outbox, {"type": "visitor", "visitor": tracking.full_card(visitor, setup)})
 
@@ -153,6 +155,14 @@ def rename_dialogs(visitor: Visitor, outbox: Outbox) -> None:
         renamed = access.set_visitor_on_dialog(dialog.dialog_id, name, visitor.email)
         if renamed is not None:
             _dialog_changed(renamed, outbox)
+
+
+def email_changed(visitor: Visitor, outbox: Outbox) -> None:
+    """The visitor's dialogs show (and the mail mirror uses) the new email; the visitor's
+    tabs learn that answers will also come by email."""
+    rename_dialogs(visitor, outbox)
+    if visitor.email:
+        outbox.add(access.channel_connections(f"vis#{visitor.visitor_id}"), {"type": "email", "email": visitor.email})
 
 
 def _visitor_events(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:

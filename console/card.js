@@ -115,6 +115,11 @@ export function renderCard() {
     else if (document.activeElement !== input && !err && input.dataset.sent == null) input.value = saved;
     input.dataset.saved = saved;
   }
+  // Email copies: the visitor gets operators' unseen answers by email unless they unsubscribed.
+  const mail = $('card-mail');
+  mail.hidden = !(card && card.email && typeof card.mail_opt_out === 'boolean');
+  mail.textContent = card && card.mail_opt_out ? 'Email copies: off (unsubscribed)' : 'Email copies: on';
+  mail.classList.toggle('off', !!(card && card.mail_opt_out));
   facts($('facts'), card || {});
   renderBlock(vid, card);
 }

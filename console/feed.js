@@ -1,6 +1,6 @@
 // The feed of messages: each dialog's stored messages and their nodes, in seq order, pending ones last.
 import { state, operatorById, myId, myName, openVisitor } from './state.js';
-import { $, el, byId, avatar, clockTime, dayTime, fullTime, fileSize, safeUrl } from './util.js';
+import { $, el, button, byId, avatar, clockTime, dayTime, fullTime, fileSize, safeUrl } from './util.js';
 
 export function feedOf(id) {
   let f = state.feeds.get(id);
@@ -63,11 +63,62 @@ function messageNode(m) {
   const head = el('div', 'head');
   if (m.note) head.append(el('span', 'label', 'Note'));
   head.append(el('span', 'author', who.name), el('span', 'state'));
+  if (m.via === 'email') {
+    const via = el('span', 'via', '✉ by email');
+    via.dataset.testid = 'message-via-email';
+    const mail = m.email && typeof m.email === 'object' ? m.email : {};
+    via.title = [mail.from, mail.subject].filter(x => typeof x === 'string' && x).join(' · ') || 'Sent by email';
+    head.append(via);
+  }
   body.append(head);
   if (m.file) body.append(fileNode(m.file));
   if (m.text || !m.file) body.append(el('div', 'text', m.text));
+  if (m.email && typeof m.email === 'object') body.append(...emailNodes(m.email));
   node.append(avatar(who.name, who.avatar), body);
   return node;
+}
+
+// A message that came by email: the attachments left out, and the original email on demand.
+function emailNodes(mail) {
+  const nodes = (Array.isArray(mail.left_out) ? mail.left_out : []).filter(Boolean).map(f => {
+    const size = f.size != null ? ` (${fileSize(f.size)})` : '';
+    const p = el('p', 'leftout', `${f.name || 'A file'}${size} was not attached${f.reason ? ': ' + f.reason : ''}`);
+    p.dataset.testid = 'left-out';
+    return p;
+  });
+  if (typeof mail.original === 'string' && mail.original) {
+    const pre = el('pre', 'original', mail.original);
+    pre.dataset.testid = 'original-email';
+    pre.hidden = true;
+    const toggle = button('Show original email', 'linkish small', 'show-original', () => {
+      pre.hidden = !pre.hidden;
+      toggle.textContent = pre.hidden ? 'Show original email' : 'Hide original email';
+      toggle.setAttribute('aria-expanded', String(!pre.hidden));
+    });
+    toggle.setAttribute('aria-expanded', 'false');
+    nodes.push(toggle, pre);
+  }
+  return nodes;
+}
+
+// "✉ emailed" on the operator's messages the visitor was sent by email (the summary's mailed_seqs).
+function setMailed(node, summary) {
+  const on = node.dataset.author === 'operator' && !node.classList.contains('note') && node.dataset.seq != null &&
+    ((summary && summary.mailed_seqs) || []).includes(+node.dataset.seq);
+  let mark = node.querySelector('.mailed');
+  if (on && !mark) {
+    mark = el('span', 'mailed', '✉ emailed');
+    mark.dataset.testid = 'emailed-marker';
+    mark.title = 'The visitor was sent this by email';
+    node.querySelector('.head').append(mark);
+  } else if (!on && mark) mark.remove();
+}
+
+export function markMailed(id) {
+  const sec = sectionOf(id);
+  if (!sec) return;
+  const summary = state.summaries.get(id);
+  for (const node of sec.querySelectorAll('[data-author="operator"][data-seq]')) setMailed(node, summary);
 }
 
 function fileNode(file) {
@@ -136,6 +187,7 @@ function insertFeedMessage(m, replace) {
   const t = node.querySelector('.state');
   t.textContent = clockTime(m.created_at);
   t.title = fullTime(m.created_at || Date.now());
+  setMailed(node, state.summaries.get(m.dialog_id));
   if (old) old.replaceWith(node);
   if (pending) pending.remove();
   place(sec, node, m.seq);

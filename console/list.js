@@ -2,6 +2,7 @@
 import { state, local, READ_KEY, myId, operatorById } from './state.js';
 import { $, el, button, byId, relTime, fullTime, oneLine, fillAvatar, fillSelect } from './util.js';
 import { send } from './net.js';
+import { markMailed } from './feed.js';
 
 export function subscribe(cursor) {
   const { status, assignee, tag, segment } = state.filter;
@@ -70,6 +71,7 @@ export function remember(d) {
   const old = state.summaries.get(d.dialog_id);
   if (old && (old.last_seq || 0) > (d.last_seq || 0)) return false;
   state.summaries.set(d.dialog_id, d);
+  if (old && old.mailed_seq !== d.mailed_seq) markMailed(d.dialog_id); // answers went out by email
   for (const t of d.tags || []) {
     if (!state.tags.has(t)) { state.tags.add(t); state.tagsDirty = true; }
   }
@@ -164,6 +166,14 @@ function updateRow(li, d) {
     mark.setAttribute('aria-label', 'unread');
     top.prepend(mark);
   } else if (!unread && mark) mark.remove();
+  let chan = top.querySelector('.chan');
+  if (d.channel === 'email' && !chan) {
+    chan = el('span', 'chan', '✉');
+    chan.dataset.testid = 'channel-email';
+    chan.title = 'Started by email';
+    chan.setAttribute('aria-label', 'started by email');
+    top.querySelector('.name').before(chan);
+  } else if (d.channel !== 'email' && chan) chan.remove();
   b.setAttribute('aria-current', String(d.dialog_id === state.openId));
 }
 

@@ -14,6 +14,11 @@ os.environ.update({
     "PARLEY_SECRET": "test-secret-not-for-production",
     "PARLEY_CONSOLE_ORIGINS": "https://console.example",
     "PARLEY_WS_URL": "wss://ws.example/test",
+    # Email continuity, as a deploy with --inbound-domain mail.shop.example sets it.
+    "PARLEY_INBOUND_DOMAIN": "mail.shop.example",
+    "PARLEY_MAIL_FROM": "support@mail.shop.example",
+    "PARLEY_PUBLIC_URL": "https://api.example",
+    "PARLEY_MAIL_DELAY_SECONDS": "120",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",

@@ -68,7 +68,7 @@ def test_every_function_can_deliver_to_websockets_and_signs_with_the_secret(temp
     functions = of_type(template, "AWS::Lambda::Function")
     handlers = {f["Properties"]["Handler"] for f in functions.values()}
     assert handlers == {"app.app", "app.ws_connect", "app.ws_message", "app.ws_disconnect", "app.inbound_mail",
-                        "app.triggers_schedule"}
+                        "app.triggers_schedule", "app.mail_schedule"}
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["PARLEY_WS_ENDPOINT"]["Fn::Sub"].endswith(f"/{policy.WS_STAGE}")
@@ -76,6 +76,11 @@ def test_every_function_can_deliver_to_websockets_and_signs_with_the_secret(temp
         assert env["PARLEY_SECRET"] == {"Ref": "ParleySecret"} and env["PARLEY_TABLE_PREFIX"] == "parley-prod"
         assert function["Properties"]["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
     assert template["Parameters"]["ParleySecret"]["NoEcho"] is True
+    mail_links = {f["Properties"]["Handler"]: f["Properties"]["Environment"]["Variables"]["PARLEY_PUBLIC_URL"]
+                  for f in functions.values()}
+    assert mail_links["app.mail_schedule"] == "https://support.shop.example"  # unsubscribe links
+    assert all(env["PARLEY_INBOUND_DOMAIN"] == "mail.shop.example" for env in
+               (f["Properties"]["Environment"]["Variables"] for f in functions.values()))
 
 
 def test_tables_follow_the_models_with_recovery_and_retention(template):

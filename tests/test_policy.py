@@ -92,6 +92,7 @@ def _representative_chat(chat, monkeypatch) -> None:
     chat.send(tab1, {"type": "typing", "text": "and"})
     chat.disconnect(tab2)
     _representative_proactive(chat, op, monkeypatch)
+    _representative_mail(chat)
     chat.disconnect(op)
 
 
@@ -138,6 +139,28 @@ def _representative_proactive(chat, op, monkeypatch) -> None:
     chat.send(op, {"type": "block_remove", "block_id": blocked["blocks"][0]["block_id"]})
 
 
+def _representative_mail(chat) -> None:
+    """The mirror's schedule and an email reply, threaded and new: every mail pattern."""
+    import time
+    from email.message import EmailMessage
+
+    from tests.test_mail import DELAY_MS, answer, chat_with_email, deliver, reply_to, run_mirror, sent_mail
+
+    _, tab, op, dialog_id = chat_with_email(chat, "mia@example.com")
+    answer(chat, op, dialog_id, "Emailed answer", "cid-m0000001")
+    chat.send(tab, {"type": "read", "seq": 1})
+    run_mirror(int(time.time() * 1000) + DELAY_MS + 1000)
+    sent = sent_mail()[-1]
+    reply = reply_to(sent, "Reply with a file", sender="mia@example.com",
+                     attachments=(("a.pdf", b"%PDF-1.4 x", "application/pdf"),))
+    deliver(reply, [sent[1]["Reply-To"].addresses[0].addr_spec])
+    fresh = EmailMessage()
+    fresh["From"], fresh["To"], fresh["Subject"] = "mia@example.com", f"support@{MAIL_DOMAIN}", "Hi"
+    fresh.set_content("A new question")
+    chat.send(op, {"type": "close", "dialog_id": dialog_id})
+    deliver(fresh.as_bytes(), [f"support@{MAIL_DOMAIN}"])
+
+
 def _representative_workspace(chat, op, tab, visitor_id, dialog_id) -> None:
     from tests.test_workspace import attach_a_file
 
@@ -179,7 +202,8 @@ def test_data_grants_name_their_tables_and_actions():
     for statement in _data_statements():
         assert all("*" not in action for action in statement["Action"]), statement
         for resource in statement["Resource"]:
-            assert "*" not in resource or resource.endswith(("/@connections/*", ":::parley-test-data/files/*")), \
+            assert "*" not in resource or resource.endswith(("/@connections/*", ":::parley-test-data/files/*",
+                                                                   ":::parley-test-data/inbound/*")), \
                 resource
 
 

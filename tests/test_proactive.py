@@ -113,6 +113,44 @@ def test_custom_events_and_segments_follow_the_data(chat):
     assert listed == []
 
 
+def test_a_new_visitors_first_page_view_already_has_its_segments(chat):
+    from chalicelib.storage import access
+
+    _, op = operator(chat)
+    save(chat, op, "segment", {"name": "Pricing", "match": {"all": [
+        {"field": "url", "op": "contains", "value": "/pricing"}]}})
+    session, _, _ = arrive(chat)
+    assert len(access.get_visitor(session["visitor_id"]).segments or ()) == 1
+    live = of_type(chat.send(op, {"type": "monitor"}), "monitor")[0]["visitors"]
+    assert [v["segments"] for v in live if v["visitor_id"] == session["visitor_id"]][0]
+
+
+def test_a_page_view_racing_the_last_tab_closing_keeps_the_visitor_live(chat, monkeypatch):
+    """The tab closes and, between the disconnect's read and its write, the next page loads:
+    the visitor must stay in the monitor (and the schedule's index)."""
+    from chalicelib import proactive
+    from chalicelib.storage import access
+
+    _, op = operator(chat)
+    session, tab, _ = arrive(chat)
+    real, raced = access.get_visitor, []
+
+    def read_then_next_page_loads(visitor_id):
+        stale = real(visitor_id)
+        if not raced:
+            raced.append(visitor_id)
+            arrive(chat, token=session["token"])  # the next page's session and socket
+        return stale
+
+    monkeypatch.setattr(proactive.access, "get_visitor", read_then_next_page_loads)
+    chat.disconnect(tab)
+    monkeypatch.undo()
+    assert raced
+    assert access.get_visitor(session["visitor_id"]).live_site == "demo"
+    assert session["visitor_id"] in [v["visitor_id"] for v in
+                                     of_type(chat.send(op, {"type": "monitor"}), "monitor")[0]["visitors"]]
+
+
 def test_an_email_written_in_the_chat_goes_onto_the_card_at_once(chat):
     _, op = operator(chat)
     session, tab, _ = arrive(chat)

@@ -17,14 +17,14 @@
     + 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').split(' ');
 
   // ---- texts, in K's order; % is a value ----
-  const K = 'chat hi ph send open close att msg unr sending ns rc big empty type up cnu net long closed nc ty na'.split(' ');
+  const K = 'chat hi ph send open close att msg unr sending ns rc big empty type up cnu net long closed nc ty na em'.split(' ');
   const L = { __proto__: null,
-    en: "Chat|Hi! Ask us anything. We usually reply within a few minutes.|Write a message…|Send|Open chat|Close chat|Attach a file|Message|% unread|Sending…|Not sent: |Reconnecting…|% is larger than 2 MB.|% is empty.|% can't be sent: only images, PDF, text, CSV, ZIP, Word and Excel files.|Uploading %…|Could not upload %: |the network failed|That message is too long (4096 bytes at most).|This conversation was closed. Write again any time.|New conversation|% is typing…|Chat is unavailable on this page.",
-    es: "Chat|¡Hola! Pregúntanos lo que quieras: respondemos en minutos.|Escribe un mensaje…|Enviar|Abrir chat|Cerrar chat|Adjuntar archivo|Mensaje|% sin leer|Enviando…|No enviado: |Reconectando…|% supera los 2 MB.|% está vacío.|No se puede enviar %: solo imágenes, PDF, texto, CSV, ZIP, Word y Excel.|Subiendo %…|No se pudo subir %: |error de red|Mensaje demasiado largo (máx. 4096 bytes).|Conversación cerrada. Escríbenos cuando quieras.|Nueva conversación|% está escribiendo…|El chat no está disponible aquí.",
-    de: "Chat|Hallo! Fragen Sie uns gern – wir antworten meist in Minuten.|Nachricht schreiben…|Senden|Chat öffnen|Chat schließen|Datei anhängen|Nachricht|% ungelesen|Wird gesendet…|Nicht gesendet: |Neu verbinden…|% ist größer als 2 MB.|% ist leer.|% wird nicht unterstützt: nur Bilder, PDF, Text, CSV, ZIP, Word und Excel.|% wird hochgeladen…|Upload von % fehlgeschlagen: |Netzwerkfehler|Nachricht zu lang (max. 4096 Bytes).|Gespräch beendet. Schreiben Sie jederzeit wieder.|Neues Gespräch|% schreibt…|Der Chat ist hier nicht verfügbar.",
-    ru: "Чат|Здравствуйте! Задайте вопрос — обычно отвечаем за пару минут.|Напишите сообщение…|Отправить|Открыть чат|Закрыть чат|Прикрепить файл|Сообщение|Непрочитанных: %|Отправка…|Не отправлено: |Переподключение…|% больше 2 МБ.|% пуст.|% нельзя отправить: только изображения, PDF, текст, CSV, ZIP, Word и Excel.|Загрузка %…|Не удалось загрузить %: |нет сети|Сообщение длиннее 4096 байт.|Разговор закрыт. Пишите в любое время.|Новый разговор|% печатает…|Чат здесь недоступен.",
-    ja: "チャット|こんにちは！お気軽にご質問ください。通常数分でお返事します。|メッセージを入力…|送信|チャットを開く|チャットを閉じる|ファイルを添付|メッセージ|未読 %件|送信中…|未送信: |再接続中…|%は2 MBを超えています。|%は空です。|%は送信できません（画像、PDF、テキスト、CSV、ZIP、Word、Excelのみ）。|%をアップロード中…|%をアップロードできませんでした: |ネットワークエラー|メッセージが長すぎます（最大4096バイト）。|この会話は終了しました。いつでもどうぞ。|新しい会話|%が入力中…|このページではチャットを利用できません。",
-    zh: "聊天|您好！有问题尽管问，我们通常几分钟内回复。|输入消息…|发送|打开聊天|关闭聊天|添加附件|消息|% 条未读|发送中…|未发送：|正在重新连接…|%超过 2 MB。|%是空文件。|无法发送%：仅支持图片、PDF、文本、CSV、ZIP、Word 和 Excel。|正在上传%…|无法上传%：|网络错误|消息太长（最多 4096 字节）。|对话已结束，欢迎随时留言。|新对话|%正在输入…|此页面无法使用聊天。",
+    en: "Chat|Hi! Ask us anything. We usually reply within a few minutes.|Write a message…|Send|Open chat|Close chat|Attach a file|Message|% unread|Sending…|Not sent: |Reconnecting…|% is larger than 2 MB.|% is empty.|% can't be sent: only images, PDF, text, CSV, ZIP, Word and Excel files.|Uploading %…|Could not upload %: |the network failed|That message is too long (4096 bytes at most).|This conversation was closed. Write again any time.|New conversation|% is typing…|Chat is unavailable on this page.|We'll also reply by email to %: no need to wait on this page.",
+    es: "Chat|¡Hola! Pregúntanos lo que quieras: respondemos en minutos.|Escribe un mensaje…|Enviar|Abrir chat|Cerrar chat|Adjuntar archivo|Mensaje|% sin leer|Enviando…|No enviado: |Reconectando…|% supera los 2 MB.|% está vacío.|No se puede enviar %: solo imágenes, PDF, texto, CSV, ZIP, Word y Excel.|Subiendo %…|No se pudo subir %: |error de red|Mensaje demasiado largo (máx. 4096 bytes).|Conversación cerrada. Escríbenos cuando quieras.|Nueva conversación|% está escribiendo…|El chat no está disponible aquí.|También te responderemos por email a %: no hace falta esperar aquí.",
+    de: "Chat|Hallo! Fragen Sie uns gern – wir antworten meist in Minuten.|Nachricht schreiben…|Senden|Chat öffnen|Chat schließen|Datei anhängen|Nachricht|% ungelesen|Wird gesendet…|Nicht gesendet: |Neu verbinden…|% ist größer als 2 MB.|% ist leer.|% wird nicht unterstützt: nur Bilder, PDF, Text, CSV, ZIP, Word und Excel.|% wird hochgeladen…|Upload von % fehlgeschlagen: |Netzwerkfehler|Nachricht zu lang (max. 4096 Bytes).|Gespräch beendet. Schreiben Sie jederzeit wieder.|Neues Gespräch|% schreibt…|Der Chat ist hier nicht verfügbar.|Wir antworten auch per E-Mail an %: Sie müssen hier nicht warten.",
+    ru: "Чат|Здравствуйте! Задайте вопрос — обычно отвечаем за пару минут.|Напишите сообщение…|Отправить|Открыть чат|Закрыть чат|Прикрепить файл|Сообщение|Непрочитанных: %|Отправка…|Не отправлено: |Переподключение…|% больше 2 МБ.|% пуст.|% нельзя отправить: только изображения, PDF, текст, CSV, ZIP, Word и Excel.|Загрузка %…|Не удалось загрузить %: |нет сети|Сообщение длиннее 4096 байт.|Разговор закрыт. Пишите в любое время.|Новый разговор|% печатает…|Чат здесь недоступен.|Ответим и на почту %: ждать на этой странице не нужно.",
+    ja: "チャット|こんにちは！お気軽にご質問ください。通常数分でお返事します。|メッセージを入力…|送信|チャットを開く|チャットを閉じる|ファイルを添付|メッセージ|未読 %件|送信中…|未送信: |再接続中…|%は2 MBを超えています。|%は空です。|%は送信できません（画像、PDF、テキスト、CSV、ZIP、Word、Excelのみ）。|%をアップロード中…|%をアップロードできませんでした: |ネットワークエラー|メッセージが長すぎます（最大4096バイト）。|この会話は終了しました。いつでもどうぞ。|新しい会話|%が入力中…|このページではチャットを利用できません。|%にもメールで返信します。このページで待つ必要はありません。",
+    zh: "聊天|您好！有问题尽管问，我们通常几分钟内回复。|输入消息…|发送|打开聊天|关闭聊天|添加附件|消息|% 条未读|发送中…|未发送：|正在重新连接…|%超过 2 MB。|%是空文件。|无法发送%：仅支持图片、PDF、文本、CSV、ZIP、Word 和 Excel。|正在上传%…|无法上传%：|网络错误|消息太长（最多 4096 字节）。|对话已结束，欢迎随时留言。|新对话|%正在输入…|此页面无法使用聊天。|我们也会发邮件回复至%，无需在此页面等待。",
   };
   const S = {}, t = (k, x) => S[k].replace('%', () => x);
 
@@ -78,8 +78,9 @@ h2{flex:1;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;
 .y{align-self:center;text-align:center;font-size:12px;color:#57606a}
 .log>.d{display:flex;align-items:center;gap:8px;font-size:12px;color:#57606a}
 .d:before,.d:after{content:"";flex:1;border-top:1px solid #d0d7de}
-.ty,.st{font-size:12px;color:#57606a;padding:6px 16px 0}
+.ty,.st,.em{font-size:12px;color:#57606a;padding:6px 16px 0}
 .ty:empty,.st:empty{display:none}
+.em{overflow-wrap:anywhere}
 form{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e1e4e8}
 textarea{flex:1;min-width:0;min-height:40px;max-height:120px;resize:none;padding:9px 10px;border:1px solid #d0d7de;border-radius:10px;background:#fff;color:inherit}
 form button{height:40px;padding:0 14px;border:0;border-radius:10px;background:var(--c);color:#fff;font-weight:600;cursor:pointer}
@@ -96,13 +97,13 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
 <div class="p" id="p" role="dialog" aria-labelledby="h" hidden>
 <header><h2 id="h"></h2><button class="x" type="button">${icon('M6 6l12 12M18 6L6 18')}</button></header>
 <div class="s"><p class="hi"></p><div class="log" role="log" aria-live="polite"><div></div><div></div></div></div>
-<div class="ty"></div><div class="st" role="status" data-testid="parley-status"></div>
+<div class="ty"></div><div class="st" role="status" data-testid="parley-status"></div><p class="em" data-testid="parley-email-note" hidden></p>
 <form><button class="a" type="button" data-testid="parley-attach-button">${icon('M21.4 11.1l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5')}</button><input type="file" hidden tabindex="-1" data-testid="parley-attach"><textarea rows="1" spellcheck="true" data-testid="parley-input"></textarea><button type="submit" data-testid="parley-send"></button></form>
 </div>
 <button class="l" type="button" aria-expanded="false" aria-controls="p" aria-describedby="u" data-testid="parley-launcher">${icon('M21 12a8 8 0 0 1-11.6 7.1L3 21l1.9-6.4A8 8 0 1 1 21 12z')}<span class="b" aria-hidden="true" hidden></span></button>
 <span class="sr" id="u"></span>`;
   const $ = s => root.querySelector(s);
-  const panel = $('.p'), title = $('h2'), scroller = $('.s'), log = $('.log'), tyEl = $('.ty'), stEl = $('.st');
+  const panel = $('.p'), title = $('h2'), scroller = $('.s'), log = $('.log'), tyEl = $('.ty'), stEl = $('.st'), emEl = $('.em');
   const form = $('form'), ta = $('textarea'), fileIn = $('input'), launcher = $('.l'), badge = $('.b'), unreadEl = $('#u');
   const xB = $('.x'), aB = $('.a');
   const h = (tag, cls, text) => { const e = document.createElement(tag); e.className = cls; if (text != null) e.textContent = text; return e };
@@ -113,7 +114,9 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
   // The log: a container per dialog (older ones above a divider), then one for unacked messages.
   const seqs = new Map(), pend = new Map();
   let cur = log.firstChild, outEl = log.lastChild;
-  let dlg = null, top = 0, isOpen = 0, unread = 0, tyTimer = 0;
+  let dlg = null, top = 0, isOpen = 0, unread = 0, tyTimer = 0, rsq = 0, em; // rsq: read seq sent; em: their email
+  const vis = () => document.visibilityState == 'visible', rd = () => isOpen && vis() && markRead();
+  const note = () => { emEl.hidden = !(em && (dlg || pend.size)); emEl.textContent = t('em', em) };
   const nearBottom = (x = 0) => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80 + x;
   const toBottom = () => { scroller.scrollTop = scroller.scrollHeight };
   const meta = (e, t) => { e.lastChild.textContent = t };
@@ -150,11 +153,11 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
       cur = h('div', '');
       outEl.before(d, cur);
     }
-    seqs.clear(); top = 0;
+    seqs.clear(); top = rsq = 0;
   }
   function add(m) {
     if (!m || typeof m.seq !== 'number' || m.note) return;
-    if (m.dialog_id) { if (dlg && m.dialog_id !== dlg) reset(); dlg = m.dialog_id }
+    if (m.dialog_id) { if (dlg && m.dialog_id !== dlg) reset(); dlg = m.dialog_id; note() }
     const mine = m.client_id && pend.get(m.client_id), old = seqs.get(m.seq), url = m.file && m.file.url;
     if (mine) { pend.delete(m.client_id); dropOut(m.client_id) }
     // A seq shown is dropped, unless it brings its file's link (an ack has none).
@@ -172,7 +175,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
       typingOff();
       const [rd, rs] = (get('read') || '').split(' ');
       const g = gr?.text && gr.text === m.text && dlg !== gr.d && forget(); // the greeting, stored
-      if (isOpen || g && !unread) markRead(); else if (!g && (rd !== dlg || m.seq > +rs)) unread++, showBadge();
+      if (isOpen && vis() || g && !unread) markRead(); else if (!g && (rd !== dlg || m.seq > +rs)) unread++, showBadge();
     }
   }
   function queue(cid, text, file, g) { // g: a greeting_id
@@ -180,7 +183,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     e._t = text; e._f = file; e._g = g; e._s = 0;
     meta(e, S.sending);
     pend.set(cid, e);
-    e._k = Infinity; outEl.append(e);
+    e._k = Infinity; outEl.append(e); note();
   }
   function fail(cid, f) {
     const e = pend.get(cid);
@@ -202,9 +205,10 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     badge.textContent = unread > 9 ? '9+' : unread;
     unreadEl.textContent = unread ? t('unr', unread) : '';
   }
-  function markRead() {
+  function markRead() { // the server emails what was not read
     if (dlg) put('read', dlg + ' ' + top);
     unread = 0; showBadge();
+    if (isOpen && vis() && top > rsq && tx({ type: 'read', seq: top })) rsq = top;
   }
   function typingOff() { clearTimeout(tyTimer); tyEl.textContent = '' }
   function showGr() { // where it came (d: dialog, k: place), else last
@@ -245,6 +249,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
         if (visit) visit = false, put('visit', '1', 1);
         sname = c.name || '';
         cap = c.capture_emails !== false;
+        em = s.email; note();
         lang(c.language);
         return s;
       }
@@ -277,7 +282,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
   }
   function drop(s, stale) {
     if (!s || s !== ws) return;
-    ws = null; ready = 0; sent = '';
+    ws = null; ready = 0; sent = ''; rsq = 0;
     s.onclose = null;
     try { s.close() } catch {}
     clearTimeout(pongT); typingOff();
@@ -320,6 +325,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
           if (gr?.text && !gEl) showGr(); // after a reload: no opening, no badge
           for (const q of Q.splice(0)) if (!q.source || cap) fx(q);
         }
+        rd();
         break;
       }
       case 'message': { // a seq gap: a message stored concurrently may have missed us
@@ -350,6 +356,7 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
         }
         break;
       case 'pong': clearTimeout(pongT); pongT = 0; break;
+      case 'email': em = f.email; note(); break;
       case 'greeting':
         if (f.greeting_id && f.text && gr?.greeting_id !== f.greeting_id) {
           forget({ ...f, at: Date.now(), d: dlg, k: top + 0.5 });
@@ -425,20 +432,14 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
     post(s);
   }
   function grow() { ta.style.height = 'auto'; ta.style.height = Math.min(ta.scrollHeight + 2, 120) + 'px' }
+  function show(o) { isOpen = o; panel.hidden = !o; host.toggleAttribute('open', o); launcher.ariaExpanded = !!o }
   function open(quiet) { // quiet: the page keeps the focus
-    if (!isOpen) {
-      isOpen = 1; panel.hidden = false; host.setAttribute('open', '');
-      launcher.setAttribute('aria-expanded', 'true');
-      markRead(); toBottom();
-    }
+    if (!isOpen) show(1), markRead(), toBottom();
     if (!quiet) ta.focus();
   }
   function close() {
-    if (!isOpen) return;
     const inside = panel.contains(root.activeElement);
-    isOpen = 0; panel.hidden = true; host.removeAttribute('open');
-    launcher.setAttribute('aria-expanded', 'false');
-    if (inside) launcher.focus();
+    if (isOpen) show(0), inside && launcher.focus();
   }
   launcher.onclick = () => (isOpen ? close() : open());
   xB.onclick = close;
@@ -477,10 +478,11 @@ form .a{flex:none;width:40px;padding:0;background:none;color:#57606a;display:gri
   for (const x of outbox()) if (x && x.client_id && (x.text || x.file)) queue(x.client_id, x.text || '', x.file, x.greeting_id);
   const mount = () => dead < 2 && document.body.append(host);
   document.body ? mount() : addEventListener('DOMContentLoaded', mount);
+  if (location.hash == '#parley-chat') open(1); // our emails' link
   setInterval(() => { if (ready) flush() }, 5000);
   setInterval(ping, 300000);
   addEventListener('online', () => { tries = 0; start() });
-  document.addEventListener('visibilitychange', () => { if (!document.hidden) ws ? ping() : (tries = 0, start()) });
+  document.addEventListener('visibilitychange', () => { if (vis()) rd(), ws ? ping() : (tries = 0, start()) });
   start();
   const plain = o => o?.constructor === Object, A = window.Parley = {
     open,

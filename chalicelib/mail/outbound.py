@@ -1,4 +1,4 @@
-"""Outbound mail through SESv2. Follow-up emails today; the dialog mirror (issue 6) later."""
+"""Outbound mail through SESv2: follow-up emails (plain text) and the dialog mirror (raw MIME)."""
 from __future__ import annotations
 
 import threading
@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from email.message import EmailMessage
 from email.utils import formataddr
 
 from chalicelib.config import settings
@@ -44,3 +45,18 @@ def send_text(to: str, subject: str, text: str, sender_name: str) -> bool:
     except Exception:  # SES refused (unverified sender, suppression list, throttling)
         logger.exception("follow-up email failed")
         return False
+
+
+def send_raw(message: EmailMessage, to: str) -> str | None:
+    """Sends a composed email from the configured address; SES's message id (SES makes the
+    Message-ID header `<id@...amazonses.com>` from it), or None when it could not be sent."""
+    if not settings.mail_from or not to:
+        logger.info("no PARLEY_MAIL_FROM: email not sent")
+        return None
+    try:
+        answer = _ses().send_email(FromEmailAddress=settings.mail_from, Destination={"ToAddresses": [to]},
+                                   Content={"Raw": {"Data": message.as_bytes()}})
+        return str(answer["MessageId"])
+    except Exception:  # SES refused (unverified sender, suppression list, throttling)
+        logger.exception("email failed")
+        return None

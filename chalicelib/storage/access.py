@@ -14,6 +14,7 @@ from chalicelib.storage.models import (
     Connection,
     Dialog,
     Greeting,
+    MailItem,
     Message,
     Operator,
     Site,
@@ -108,13 +109,7 @@ def session_greetings(visitor_id: str, session_id: str) -> list[Greeting]:
 
 def claim_greeting(greeting: Greeting) -> bool:
     """PutItem greetings unless the key is taken: False when another path got there first."""
-    try:
-        greeting.save(condition=Greeting.greeting_key.does_not_exist())
-        return True
-    except PutError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
+    return _conditional_put(greeting, Greeting.greeting_key.does_not_exist())
 
 
 def get_greeting(visitor_id: str, greeting_key: str) -> Greeting | None:
@@ -203,6 +198,17 @@ def verified_visitor(site_id: str, external_id: str) -> str | None:
     return found.visitor_id if found else None
 
 
+def visitor_by_email(site_id: str, email: str) -> str | None:
+    """Query visitors.email-index["site#email"]: the visitor with this email, if any."""
+    found = next(iter(Visitor.by_email.query(f"{site_id}#{email.lower()}", limit=1)), None)
+    return found.visitor_id if found else None
+
+
+def create_visitor(visitor: Visitor) -> bool:
+    """PutItem visitors unless the id is taken."""
+    return _conditional_put(visitor, Visitor.visitor_id.does_not_exist())
+
+
 def put_visitor_event(event: VisitorEvent) -> None:
     """PutItem visitor_events."""
     event.save()
@@ -214,6 +220,17 @@ def visitor_events(visitor_id: str, cursor: str | None, limit: int) -> tuple[lis
                                  last_evaluated_key=_decode_cursor(cursor, "visitor_id", visitor_id))
     page = list(results)
     return page, _encode_cursor(results.last_evaluated_key)
+
+
+def _conditional_put(item: Any, condition: Condition | None) -> bool:
+    """PutItem with a condition; False when the condition does not hold."""
+    try:
+        item.save(condition=condition)
+        return True
+    except PutError as exc:
+        if condition is not None and _condition_failed(exc):
+            return False
+        raise
 
 
 def _conditional_update(item: Any, actions: list[Any], condition: Condition) -> bool:
@@ -470,6 +487,92 @@ def _decode_cursor(cursor: str | None, hash_name: str, partition: str) -> dict[s
     return key
 
 
+# --- email continuity: the mirror's schedule, read marks and the thread --------------------
+
+def mark_read(dialog_id: str, visitor_id: str, seq: int) -> bool:
+    """UpdateItem dialogs[dialog_id]: the visitor saw messages up to `seq` in the widget
+    (only ever raised, never past the last message)."""
+    not_yet = Dialog.visitor_read_seq.does_not_exist() | (Dialog.visitor_read_seq < seq)
+    return _conditional_update(Dialog(dialog_id), [Dialog.visitor_read_seq.set(seq)],
+                               (Dialog.visitor_id == visitor_id) & (Dialog.last_seq >= seq) & not_yet)
+
+
+def schedule_mail(dialog_id: str, shard: str, due_ms: int) -> None:
+    """UpdateItem dialogs[dialog_id]: the mirror looks at it once `due_ms` passes; each new
+    answer moves it later (a debounce: quick answers make one email)."""
+    _conditional_update(Dialog(dialog_id), [Dialog.mail_shard.set(shard), Dialog.mail_due_at.set(due_ms)],
+                        Dialog.dialog_id.exists())
+
+
+def mail_due(shard: str, now_ms: int) -> Any:
+    """Query dialogs.mail-index[shard, mail_due_at <= now], all pages (an iterator)."""
+    return Dialog.by_mail.query(shard, Dialog.mail_due_at <= now_ms)
+
+
+def _unchanged(dialog: Dialog) -> Condition:
+    """The dialog's mail schedule is still as read: no answer came in meanwhile."""
+    mailed = (Dialog.mailed_seq == dialog.mailed_seq if dialog.mailed_seq is not None
+              else Dialog.mailed_seq.does_not_exist())
+    return (Dialog.mail_due_at == dialog.mail_due_at) & mailed
+
+
+def clear_mail_due(dialog: Dialog) -> bool:
+    """UpdateItem dialogs[dialog_id]: nothing to email (the visitor read it), unless an answer
+    came in since the dialog was read."""
+    return _conditional_update(Dialog(dialog.dialog_id), [Dialog.mail_due_at.remove(), Dialog.mail_shard.remove()],
+                               _unchanged(dialog))
+
+
+def claim_mail(dialog: Dialog, seqs: list[int]) -> bool:
+    """UpdateItem dialogs[dialog_id]: this run emails the answers `seqs` (the last one is the
+    highest); False when another run did, or an answer came in since (the next run sends it all)."""
+    actions = [Dialog.mailed_seq.set(seqs[-1]), Dialog.mailed_seqs.add(set(seqs)), Dialog.mail_due_at.remove(),
+               Dialog.mail_shard.remove()]
+    return _conditional_update(Dialog(dialog.dialog_id), actions, _unchanged(dialog))
+
+
+def mail_sent(dialog_id: str, message_ref: str, subject: str) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id]: the thread's newest Message-ID (and its first and its
+    subject, kept from the first email); the dialog as updated."""
+    dialog = Dialog(dialog_id)
+    actions = [Dialog.mail_last_ref.set(message_ref), Dialog.mail_failures.remove(),
+               Dialog.mail_root_ref.set(Dialog.mail_root_ref | message_ref),
+               Dialog.mail_subject.set(Dialog.mail_subject | subject)]
+    return dialog if _conditional_update(dialog, actions, Dialog.dialog_id.exists()) else None
+
+
+def mail_failed(dialog: Dialog, seqs: list[int], shard: str, retry_at_ms: int, failures: int) -> None:
+    """UpdateItem dialogs[dialog_id]: sending `seqs` failed; they are due again at `retry_at_ms`
+    (`mailed_seq` back to what it was), or given up on when `shard` is empty."""
+    previous = (Dialog.mailed_seq.set(dialog.mailed_seq) if dialog.mailed_seq is not None
+                else Dialog.mailed_seq.remove())
+    actions = [previous, Dialog.mailed_seqs.delete(set(seqs)), Dialog.mail_failures.set(failures)]
+    if shard:
+        actions += [Dialog.mail_shard.set(shard), Dialog.mail_due_at.set(retry_at_ms)]
+    _conditional_update(Dialog(dialog.dialog_id), actions, Dialog.dialog_id.exists())
+
+
+def thread_reply(dialog_id: str, message_ref: str, visitor_email: str) -> None:
+    """UpdateItem dialogs[dialog_id]: the visitor's email is the thread's newest (our next
+    email answers it) and the dialog knows where the visitor writes from."""
+    actions = [Dialog.mail_last_ref.set(message_ref), Dialog.mail_root_ref.set(Dialog.mail_root_ref | message_ref),
+               Dialog.visitor_email.set(Dialog.visitor_email | visitor_email)]
+    _conditional_update(Dialog(dialog_id), actions, Dialog.dialog_id.exists())
+
+
+def get_mail_item(mail_key: str) -> MailItem | None:
+    """GetItem mail[mail_key]."""
+    try:
+        return MailItem.get(mail_key)
+    except DoesNotExist:
+        return None
+
+
+def put_mail_item(item: MailItem, only_new: bool = False) -> bool:
+    """PutItem mail; with `only_new`, False when the key is taken (kept as it was)."""
+    return _conditional_put(item, MailItem.mail_key.does_not_exist() if only_new else None)
+
+
 # --- templates ------------------------------------------------------------------------------
 
 def site_templates(site_id: str) -> list[Template]:
@@ -479,13 +582,7 @@ def site_templates(site_id: str) -> list[Template]:
 
 def put_template(template: Template, must_exist: bool) -> bool:
     """PutItem templates; with `must_exist`, only over a template that is there."""
-    try:
-        template.save(condition=Template.template_id.exists() if must_exist else None)
-        return True
-    except PutError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
+    return _conditional_put(template, Template.template_id.exists() if must_exist else None)
 
 
 def delete_template(site_id: str, template_id: str) -> None:
@@ -497,13 +594,7 @@ def delete_template(site_id: str, template_id: str) -> None:
 
 def insert_message(message: Message) -> bool:
     """PutItem messages, refused when this dialog already holds the client id (a retry)."""
-    try:
-        message.save(condition=Message.client_id.does_not_exist())
-        return True
-    except PutError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
+    return _conditional_put(message, Message.client_id.does_not_exist())
 
 
 def get_message(dialog_id: str, client_id: str) -> Message | None:

@@ -1,4 +1,5 @@
-"""Chat files in the data bucket: presigned uploads and downloads, and the one S3 read.
+"""The data bucket: chat files (presigned uploads and downloads, a HeadObject when a message
+attaches one) and inbound mail (the raw MIME SES stored; its attachments become chat files).
 
 Browsers upload and download straight from S3; Parley only signs (no network call) and, when a
 file is attached to a message, checks it with a HeadObject.
@@ -64,3 +65,19 @@ def head(key: str) -> StoredFile | None:
             return None
         raise
     return StoredFile(int(found["ContentLength"]), str(found.get("ContentType", "")))
+
+
+def read(key: str, max_bytes: int) -> bytes | None:
+    """GetObject data-bucket/key (raw inbound mail), at most `max_bytes`; None when missing."""
+    try:
+        found = _s3().get_object(Bucket=settings.data_bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return bytes(found["Body"].read())
+
+
+def put(key: str, data: bytes, content_type: str) -> None:
+    """PutObject data-bucket/key: a file that arrived by email becomes a chat file."""
+    _s3().put_object(Bucket=settings.data_bucket, Key=key, Body=data, ContentType=content_type)

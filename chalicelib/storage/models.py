@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -115,6 +116,16 @@ class VisitorExternalIndex(GlobalSecondaryIndex):
     site_external = UnicodeAttribute(hash_key=True)  # "<site_id>#<shop user id>"
 
 
+class VisitorEmailIndex(GlobalSecondaryIndex):
+    """Sparse: a site's visitors by email, for mail that starts a dialog."""
+
+    class Meta:
+        index_name = "email-index"
+        projection = KeysOnlyProjection()
+
+    site_email = UnicodeAttribute(hash_key=True)  # "<site_id>#<email, lower case>"
+
+
 class Visitor(Model):
     Meta = _meta("visitors")
     visitor_id = UnicodeAttribute(hash_key=True)
@@ -158,11 +169,14 @@ class Visitor(Model):
     popup_session = UnicodeAttribute(null=True)  # the session the popup count is for
     popups_used = NumberAttribute(null=True)
     last_popup_at = NumberAttribute(null=True)
+    site_email = UnicodeAttribute(null=True)
+    mail_opt_out = BooleanAttribute(null=True)  # unsubscribed from emailed answers
     version = NumberAttribute(default=0)  # tracking writes are conditional on it
     by_live = VisitorLiveIndex()
     by_due = VisitorDueIndex()
     by_followup = VisitorFollowupIndex()
     by_external = VisitorExternalIndex()
+    by_email = VisitorEmailIndex()
 
 
 class VisitorEvent(Model):
@@ -208,6 +222,17 @@ class DialogVisitorIndex(GlobalSecondaryIndex):
     created_at = NumberAttribute(range_key=True)
 
 
+class DialogMailIndex(GlobalSecondaryIndex):
+    """Sparse: dialogs with operator answers to email once `mail_due_at` passes (the mirror)."""
+
+    class Meta:
+        index_name = "mail-index"
+        projection = AllProjection()
+
+    mail_shard = UnicodeAttribute(hash_key=True)
+    mail_due_at = NumberAttribute(range_key=True)
+
+
 class AuthorAttribute(MapAttribute):
     kind = UnicodeAttribute()
     id = UnicodeAttribute(null=True)
@@ -240,9 +265,22 @@ class Dialog(Model):
     # Bumped by every change of status or assignee (the index keys built from them), so two
     # such changes racing cannot leave the keys inconsistent: each is conditional on it.
     rev = NumberAttribute(default=0)
+    # Email continuity (docs/email.md): what the visitor read in the widget, what was emailed,
+    # when the next email is due, and the thread's Message-IDs and subject.
+    channel = UnicodeAttribute(null=True)  # "email" when the dialog started by email
+    visitor_read_seq = NumberAttribute(null=True)
+    mailed_seq = NumberAttribute(null=True)
+    mailed_seqs = NumberSetAttribute(null=True)  # the answers that went out by email
+    mail_shard = UnicodeAttribute(null=True)
+    mail_due_at = NumberAttribute(null=True)
+    mail_failures = NumberAttribute(null=True)
+    mail_subject = UnicodeAttribute(null=True)
+    mail_root_ref = UnicodeAttribute(null=True)
+    mail_last_ref = UnicodeAttribute(null=True)
     by_site_status = DialogSiteStatusIndex()
     by_assignee = DialogAssigneeIndex()
     by_visitor = DialogVisitorIndex()
+    by_mail = DialogMailIndex()
 
 
 class MessageSeqIndex(LocalSecondaryIndex):
@@ -273,6 +311,13 @@ class Message(Model):
     created_at = NumberAttribute()
     note = BooleanAttribute(null=True)  # operators only; never sent to a visitor
     file = FileAttribute(null=True)
+    via = UnicodeAttribute(null=True)  # "email": the visitor wrote it in an email reply
+    # Operators only: the email it came from (sender, subject, the full text with quotes) and
+    # the attachments that could not be attached (JSON list of {name, size, reason}).
+    email_from = UnicodeAttribute(null=True)
+    email_subject = UnicodeAttribute(null=True)
+    original = UnicodeAttribute(null=True)
+    left_out = UnicodeAttribute(null=True)
     by_seq = MessageSeqIndex()
 
 
@@ -324,6 +369,20 @@ class Greeting(Model):
     converted_at = NumberAttribute(null=True)
 
 
+class MailItem(Model):
+    """Email bookkeeping, one key each: "ref#<Message-ID local part>" -> the dialog an email
+    of the thread belongs to (In-Reply-To/References lookup); "in#<SES message id>" -> an
+    inbound mail already posted (idempotency); "addr#<local part>" -> the site a plain address
+    of the inbound domain (support@...) belongs to."""
+
+    Meta = _meta("mail")
+    mail_key = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute()
+    dialog_id = UnicodeAttribute(null=True)
+    at = NumberAttribute()
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds) for "in#" items
+
+
 class ConnectionChannelIndex(GlobalSecondaryIndex):
     """Connections listening on a channel: `ops#<site_id>` or `vis#<visitor_id>`."""
 
@@ -351,7 +410,7 @@ class Connection(Model):
 TABLES: dict[str, type[Model]] = {
     "sites": Site, "operators": Operator, "visitors": Visitor, "visitor_events": VisitorEvent,
     "dialogs": Dialog, "messages": Message, "templates": Template, "connections": Connection,
-    "site_config": SiteConfig, "greetings": Greeting,
+    "site_config": SiteConfig, "greetings": Greeting, "mail": MailItem,
 }  # short name ("<prefix>-<name>" is the table) -> model
 ALL_MODELS: tuple[type[Model], ...] = tuple(TABLES.values())
-TIME_TO_LIVE: dict[str, str] = {"connections": "expires_at"}  # table -> TTL attribute (epoch s)
+TIME_TO_LIVE: dict[str, str] = {"connections": "expires_at", "mail": "expires_at"}  # table -> TTL attribute (epoch s)

@@ -29,16 +29,19 @@ DATA_GRANTS: tuple[TableGrant, ...] = (
     TableGrant("visitors", ("Query",), index="due-index"),
     TableGrant("visitors", ("Query",), index="followup-index"),
     TableGrant("visitors", ("Query",), index="external-index"),
+    TableGrant("visitors", ("Query",), index="email-index"),
     TableGrant("visitor_events", ("PutItem", "Query")),
     TableGrant("dialogs", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("dialogs", ("Query",), index="site-status-index"),
     TableGrant("dialogs", ("Query",), index="assignee-index"),
     TableGrant("dialogs", ("Query",), index="visitor-index"),
+    TableGrant("dialogs", ("Query",), index="mail-index"),
     TableGrant("messages", ("GetItem", "PutItem")),
     TableGrant("messages", ("Query",), index="seq-index"),
     TableGrant("templates", ("Query", "PutItem", "DeleteItem")),
     TableGrant("site_config", ("Query", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("greetings", ("GetItem", "Query", "PutItem", "UpdateItem")),
+    TableGrant("mail", ("GetItem", "PutItem")),
     TableGrant("connections", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     TableGrant("connections", ("Query",), index="channel-index"),
 )
@@ -47,7 +50,11 @@ CONNECTION_METHODS: tuple[str, ...] = ("POST", "DELETE")  # @connections: post a
 # with a presigned GET; HeadObject, when a message attaches a file, is s3:GetObject too.
 FILE_ACTIONS: tuple[str, ...] = ("PutObject", "GetObject")
 FILES_PREFIX = "files/"
-# Follow-up emails (SESv2 SendEmail is the ses:SendEmail action), from the site's verified identity.
+# Inbound mail: the raw MIME SES's S3 action stored, read by the inbound function.
+INBOUND_ACTIONS: tuple[str, ...] = ("GetObject",)
+INBOUND_PREFIX = "inbound/"
+# Follow-up emails and the dialog mirror (SESv2 SendEmail is the ses:SendEmail action), from the
+# inbound domain's verified identity.
 MAIL_ACTIONS: tuple[str, ...] = ("SendEmail",)
 
 
@@ -62,8 +69,8 @@ def table_arn(table_name: str, index: str | None = None) -> dict[str, str]:
 
 
 def data_statements(table_prefix: str, mail_domain: str | None = None) -> list[dict[str, Any]]:
-    """Statements for data: DynamoDB by table and index, chat files in the data bucket,
-    follow-up emails from the mail domain's identity (when there is one), and posting to
+    """Statements for data: DynamoDB by table and index, chat files in the data bucket, and
+    with a mail domain its raw inbound mail and sending from its identity; and posting to
     websocket connections."""
     statements = [
         {
@@ -82,7 +89,13 @@ def data_statements(table_prefix: str, mail_domain: str | None = None) -> list[d
     })
     if mail_domain:
         statements.append({
-            "Sid": "FollowUpEmail",
+            "Sid": "InboundMail",
+            "Effect": "Allow",
+            "Action": [f"s3:{action}" for action in INBOUND_ACTIONS],
+            "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{DataBucket}}/{INBOUND_PREFIX}*"}],
+        })
+        statements.append({
+            "Sid": "OutboundEmail",
             "Effect": "Allow",
             "Action": [f"ses:{action}" for action in MAIL_ACTIONS],
             "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{mail_domain}"}],
@@ -117,6 +130,6 @@ def policy_document(table_prefix: str, function_prefix: str, mail_domain: str | 
 
 
 def mail_from(inbound_domain: str) -> str:
-    """Follow-up emails come from the support address of the inbound domain (its SES identity),
+    """Parley's emails come from the support address of the inbound domain (its SES identity),
     so a reply to one reaches Parley."""
     return f"support@{inbound_domain}"

@@ -107,9 +107,13 @@ def _environment(options: Options) -> tuple[dict[str, Any], dict[str, dict[str, 
     }
     if options.inbound_domain:
         shared["PARLEY_MAIL_FROM"] = policy.mail_from(options.inbound_domain)
+        shared["PARLEY_INBOUND_DOMAIN"] = options.inbound_domain
+        shared["PARLEY_PUBLIC_URL"] = _sub(urls["base"])
     # The REST API's definition names its handler, so the handler cannot name the REST API back
     # (a cycle). It serves no websocket connects, where console origins are checked.
     api_handler = {"PARLEY_CONSOLE_ORIGINS": f"https://{options.domain}" if options.domain else ""}
+    if options.inbound_domain:  # it builds no email links
+        api_handler["PARLEY_PUBLIC_URL"] = f"https://{options.domain}" if options.domain else ""
     return shared, {API_HANDLER_ID: api_handler}
 
 

@@ -1,7 +1,8 @@
 """``python -m infra.local``: Parley on one laptop.
 
-moto (DynamoDB) as a child process; the public gateway (websocket API, REST API, widget,
-console), the Management API and the demo shop as three uvicorn servers in this process.
+moto (DynamoDB, S3, SES) as a child process; the public gateway (websocket API, REST API,
+widget, console), the Management API, the demo shop and the visitor's mailbox as uvicorn servers
+in this process, with an SMTP inlet standing in for SES email receiving.
 Ctrl-C or SIGTERM stops everything, moto included.
 """
 from __future__ import annotations
@@ -20,12 +21,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Optional
 
-from .environment import StackUrls, apply_environment, public_host
+from .environment import INBOUND_DOMAIN, MAIL_FROM, StackUrls, apply_environment, public_host
 from .moto_server import MotoServer
 from .servers import Listener, ServerGroup, bind_socket, bound_port
 
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("parley.local")
+SMTP_PORT, MAILBOX_PORT = 1025, 8025
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -35,13 +37,26 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--mgmt-port", type=int, default=8001, help="API Gateway Management API (@connections)")
     parser.add_argument("--shop-port", type=int, default=8080, help="demo shop")
     parser.add_argument("--moto-port", type=int, default=5000, help="moto server (0 = any free port)")
+    parser.add_argument("--smtp-port", type=int, help=f"SMTP inlet for mail to @{INBOUND_DOMAIN} "
+                        f"(default {SMTP_PORT}, or any free port with --port 0)")
+    parser.add_argument("--mailbox-port", type=int, help="the visitor's mailbox: the mail Parley sent "
+                        f"(default {MAILBOX_PORT}, or any free port with --port 0)")
     parser.add_argument("--ready-file", type=Path, help="write the URLs and sign-in here as JSON once serving")
     parser.add_argument("--operator-email", default="operator@demo.shop")
     parser.add_argument("--demo-proactive", action="store_true",
                         help="seed a greeting on the pricing page and two segments (python3 dev.py run does)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
-    return parser.parse_args(argv)
+    return _mail_ports(parser.parse_args(argv))
+
+
+def _mail_ports(args: argparse.Namespace) -> argparse.Namespace:
+    # Harnesses that start stacks side by side (tests, benchmarks) ask for --port 0 and predate
+    # the mail ports: they get free ones too, instead of all fighting over 1025 and 8025.
+    free = args.port == 0
+    args.smtp_port = (0 if free else SMTP_PORT) if args.smtp_port is None else args.smtp_port
+    args.mailbox_port = (0 if free else MAILBOX_PORT) if args.mailbox_port is None else args.mailbox_port
+    return args
 
 
 SECOND_OPERATOR = "ben@demo.shop"
@@ -55,7 +70,8 @@ def seed(urls: StackUrls, email: str, demo_proactive: bool = False) -> dict[str,
     """Tables and the demo site, with the shop's origins allowed."""
     from chalicelib import admin
 
-    admin.create_tables()
+    admin.create_tables()  # the data bucket too, where inbound mail lands
+    verify_mail_domain()
     password = os.environ.get("PARLEY_DEMO_PASSWORD") or secrets.token_urlsafe(9)
     seeded = admin.seed_demo(urls.shop_origins, email, password)
     # A second operator, so two people can try the workspace together (same password).
@@ -63,6 +79,25 @@ def seed(urls: StackUrls, email: str, demo_proactive: bool = False) -> dict[str,
     if demo_proactive:
         admin.seed_demo_proactive(seeded["site_id"])
     return {**seeded, "operator2_email": second["operator_email"]}
+
+
+def verify_mail_domain() -> None:
+    """SES (moto) sends only from verified identities: the inbound domain is Parley's."""
+    import boto3
+
+    from chalicelib.config import settings
+
+    sesv2 = boto3.client("sesv2", region_name=settings.region, endpoint_url=settings.aws_endpoint)
+    try:
+        sesv2.create_email_identity(EmailIdentity=INBOUND_DOMAIN)
+    except sesv2.exceptions.AlreadyExistsException:
+        pass
+
+
+def build_inlet() -> Any:
+    from .mail_inlet import MailInlet
+
+    return MailInlet(INBOUND_DOMAIN, importlib.import_module("app").inbound_mail)
 
 
 def build_scheduler() -> Any:
@@ -75,6 +110,7 @@ def build_scheduler() -> Any:
 def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[Listener]:
     from .demo_shop import create_shop_app
     from .gateway import GatewaySettings, create_apps
+    from .mailbox import create_mailbox_app, moto_sent_mail
 
     app_module = importlib.import_module("app")
     settings = GatewaySettings(root_redirect="/console/index.html")  # /widget, /console: app.py's routes
@@ -83,10 +119,14 @@ def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[
         Listener("public", apps.public, sockets["public"]),
         Listener("management", apps.management, sockets["mgmt"]),
         Listener("shop", create_shop_app(urls.parley_url), sockets["shop"]),
+        Listener("mailbox", create_mailbox_app(moto_sent_mail(urls.moto_url), urls.host, urls.smtp_port,
+                                               INBOUND_DOMAIN), sockets["mailbox"]),
     ]
 
 
 def ready_info(urls: StackUrls, seeded: dict[str, Any], moto: MotoServer) -> dict[str, Any]:
+    from chalicelib.config import settings
+
     return {
         "parley_url": urls.parley_url,
         "ws_url": urls.ws_url,
@@ -94,6 +134,10 @@ def ready_info(urls: StackUrls, seeded: dict[str, Any], moto: MotoServer) -> dic
         "shop_url": urls.shop_url,
         "console_url": urls.console_url,
         "moto_url": urls.moto_url,
+        "mailbox_url": urls.mailbox_url,
+        "smtp_port": urls.smtp_port,
+        "inbound_domain": INBOUND_DOMAIN,
+        "data_bucket": settings.data_bucket,
         "operator_email": seeded["operator_email"],
         "operator_password": seeded["operator_password"],
         "operator2_email": seeded["operator2_email"],
@@ -122,6 +166,8 @@ def banner(info: dict[str, Any]) -> str:
             f"  Websocket API:              {info['ws_url']}",
             f"  REST API:                   {info['parley_url']}/api/health",
             f"  Management API / metrics:   {info['mgmt_url']}/_local/metrics",
+            f"  Local mailbox:              {info['mailbox_url']} (SMTP inlet on port {info['smtp_port']}; "
+            f"mail to {MAIL_FROM} starts a dialog)",
             f"  moto:                       {info['moto_url']}",
             "Ctrl-C stops everything.",
             "",
@@ -129,9 +175,10 @@ def banner(info: dict[str, Any]) -> str:
     )
 
 
-async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any = None) -> None:
+async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any = None,
+                mail: Optional[tuple[Any, socket.socket]] = None) -> None:
     """Serve until SIGINT/SIGTERM (a second one stops without waiting for open sockets), and
-    run the scheduled functions on their period meanwhile."""
+    run the scheduled functions on their period meanwhile; ``mail``: the SMTP inlet and its socket."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -143,18 +190,24 @@ async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     task = asyncio.ensure_future(group.serve())
+    inlet = mail[0] if mail is not None else None
+    schedule = None
     try:
-        await group.wait_started()
-    except RuntimeError:
-        await task  # surfaces the server's own error
-        raise
-    on_ready()
-    schedule = asyncio.ensure_future(scheduler.serve()) if scheduler is not None else None
-    try:
+        if mail is not None:
+            await inlet.start(mail[1])
+        try:
+            await group.wait_started()
+        except RuntimeError:
+            await task  # surfaces the server's own error
+            raise
+        on_ready()
+        schedule = asyncio.ensure_future(scheduler.serve()) if scheduler is not None else None
         await task
     finally:
         if schedule is not None:
             schedule.cancel()
+        if inlet is not None:
+            await inlet.stop()
 
 
 def bind_all(args: argparse.Namespace) -> dict[str, socket.socket]:
@@ -162,6 +215,8 @@ def bind_all(args: argparse.Namespace) -> dict[str, socket.socket]:
         "public": bind_socket(args.host, args.port),
         "mgmt": bind_socket(args.host, args.mgmt_port),
         "shop": bind_socket(args.host, args.shop_port),
+        "smtp": bind_socket(args.host, args.smtp_port),
+        "mailbox": bind_socket(args.host, args.mailbox_port),
     }
 
 
@@ -183,7 +238,7 @@ def start_and_serve(
         if args.ready_file:
             write_ready_file(args.ready_file, info)
 
-    asyncio.run(serve(group, on_ready, build_scheduler()))
+    asyncio.run(serve(group, on_ready, build_scheduler(), (build_inlet(), sockets["smtp"])))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
     sockets = bind_all(args)
     moto = MotoServer("127.0.0.1", args.moto_port)
     ports = [bound_port(sockets[name]) for name in ("public", "mgmt", "shop")]
-    urls = StackUrls(public_host(args.host), *ports, moto_url=moto.url)
+    urls = StackUrls(public_host(args.host), *ports, moto_url=moto.url,
+                     smtp_port=bound_port(sockets["smtp"]), mailbox_port=bound_port(sockets["mailbox"]))
     apply_environment(urls)  # before anything imports chalicelib
     try:
         start_and_serve(args, urls, sockets, moto)

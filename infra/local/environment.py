@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 STAGE = "local"
 REGION = "us-east-1"
+INBOUND_DOMAIN = "mail.demo.shop"  # replies to reply+<token>@ land in dialogs (the local SMTP inlet)
+MAIL_FROM = f"support@{INBOUND_DOMAIN}"
+MAIL_DELAY_SECONDS = "20"  # the mirror's debounce locally (a caller's PARLEY_MAIL_DELAY_SECONDS wins)
 
 
 def public_host(bind_host: str) -> str:
@@ -29,6 +32,8 @@ class StackUrls:
     mgmt_port: int
     shop_port: int
     moto_url: str
+    smtp_port: int = 0
+    mailbox_port: int = 0
 
     @property
     def parley_url(self) -> str:
@@ -56,6 +61,10 @@ class StackUrls:
         return f"http://{self.host}:{self.shop_port}/"
 
     @property
+    def mailbox_url(self) -> str:
+        return f"http://{self.host}:{self.mailbox_port}/"
+
+    @property
     def console_origins(self) -> list[str]:
         return _origins(self.port)
 
@@ -76,6 +85,10 @@ def apply_environment(urls: StackUrls) -> None:
             "PARLEY_WS_ENDPOINT": urls.ws_endpoint,
             "PARLEY_WS_URL": urls.ws_url,
             "PARLEY_CONSOLE_ORIGINS": ",".join(urls.console_origins),
+            "PARLEY_INBOUND_DOMAIN": INBOUND_DOMAIN,
+            "PARLEY_MAIL_FROM": MAIL_FROM,
+            "PARLEY_PUBLIC_URL": urls.parley_url,
+            "PARLEY_MAIL_DELAY_SECONDS": os.environ.get("PARLEY_MAIL_DELAY_SECONDS") or MAIL_DELAY_SECONDS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",

@@ -1,24 +1,76 @@
 """moto's server, as ``python -m moto.server`` runs it, with S3 POST policies enforced.
 
 ``python -m infra.local.moto_app --host H --port P`` builds the app ``moto.server`` builds and
-wraps it in :class:`infra.local.s3_post_policy.S3PostPolicy`.
+wraps it in :class:`infra.local.s3_post_policy.S3PostPolicy`, plus one read-only route of our
+own, ``GET /_parley/ses/sent``: the mail SES "sent" (moto keeps it in its SES backend, which
+lives in this process), for the local mailbox. ``/moto-api/data.json`` has it too, but among
+every model of every service and without account or region.
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import signal
 import sys
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
-from infra.local.s3_post_policy import S3PostPolicy, WSGIApp
+from infra.local.s3_post_policy import Environ, S3PostPolicy, StartResponse, WSGIApp
+
+SENT_PATH = "/_parley/ses/sent"
+
+
+def _sent_message(message: Any, account: str, region: str) -> Optional[dict[str, Any]]:
+    from moto.ses.models import Message, RawMessage
+
+    found = {"id": message.id, "account": account, "region": region, "source": message.source}
+    if isinstance(message, RawMessage):  # SendRawEmail, and SESv2 SendEmail with Raw content
+        raw = message.raw_data.encode("utf-8")  # moto decoded the bytes as UTF-8
+        return found | {"kind": "raw", "destinations": list(message.destinations),
+                        "raw": base64.b64encode(raw).decode("ascii")}
+    if isinstance(message, Message):  # SendEmail, SESv2 SendEmail with Simple content
+        return found | {"kind": "simple", "destinations": message.destinations,
+                        "subject": message.subject, "body": message.body}
+    return None  # templated sends: nothing the local mailbox shows
+
+
+def sent_messages() -> list[dict[str, Any]]:
+    """Every message moto's SES backends hold, per account and region in the order sent."""
+    from moto.ses.models import ses_backends
+
+    found = []
+    for account in list(ses_backends.keys()):
+        for region, backend in list(ses_backends[account].items()):
+            for message in list(backend.sent_messages):
+                item = _sent_message(message, account, region)
+                if item is not None:
+                    found.append(item)
+    return found
+
+
+class SentMailRoute:
+    """WSGI middleware: answers ``GET /_parley/ses/sent``, passes everything else on."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != SENT_PATH:
+            return self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET"), ("Content-Length", "0")])
+            return [b""]
+        body = json.dumps({"messages": sent_messages()}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 def build_app() -> WSGIApp:
-    return S3PostPolicy(DomainDispatcherApplication(create_backend_app))
+    return SentMailRoute(S3PostPolicy(DomainDispatcherApplication(create_backend_app)))
 
 
 def _exit(signum: int, frame: Any) -> None:
