@@ -142,7 +142,7 @@ def _forget(gone: set[str]) -> None:
 def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     """The visitor's current dialog: the open one, else the last one (closed) so that a reload
     still shows the conversation; the connection subscribes to it."""
-    dialog_id = conn.dialog_id or _latest_dialog_id(conn.subject_id)
+    dialog_id = conn.dialog_id or access.latest_dialog_id(conn.subject_id)
     reply: dict[str, Any] = {"type": "history", "dialog_id": dialog_id, "messages": [], "more": False,
                              "next_after": frame.after_seq, "closed": False}
     if dialog_id:
@@ -208,11 +208,6 @@ def _visitor_typing(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
 def _open_dialog_id(visitor_id: str) -> str | None:
     visitor = access.get_visitor(visitor_id)
     return visitor.open_dialog_id if visitor else None
-
-
-def _latest_dialog_id(visitor_id: str) -> str | None:
-    visitor = access.get_visitor(visitor_id)
-    return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
 
 
 def _open_or_new_dialog(conn: Connection, greeting_id: str | None, outbox: Outbox) -> str:

@@ -27,6 +27,11 @@ class Settings:
     visitor_token_days: int = 30
     operator_token_hours: int = 12
 
+    @property
+    def mail_enabled(self) -> bool:
+        """Parley sends email only with a sender and a domain replies come back to."""
+        return bool(self.mail_from and self.inbound_domain)
+
     def table_name(self, name: str) -> str:
         return f"{self.table_prefix}-{name}"
 

@@ -58,14 +58,9 @@ def _check(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
 def _read(conn: Connection, frame: protocol.Frame, _outbox: Outbox) -> None:
     """The widget showed the dialog's messages up to `seq`: answers up to there are not
     emailed (a seq past the dialog's last, or another's dialog, changes nothing)."""
-    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id)
+    dialog_id = conn.dialog_id or access.latest_dialog_id(conn.subject_id)
     if dialog_id:
         access.mark_read(dialog_id, conn.subject_id, frame.seq)
-
-
-def _open_dialog_id(visitor_id: str) -> str | None:
-    visitor = access.get_visitor(visitor_id)
-    return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
 
 
 HANDLERS = {"track": _track, "identify": _identify, "check": _check, "read": _read}

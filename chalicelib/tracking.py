@@ -178,7 +178,7 @@ def change(setup: SiteSetup, visitor: Visitor, compute: Callable[[Visitor], Valu
         after = _copy_with(visitor, values)
         if "email" in values:
             email = values["email"]
-            values["site_email"] = f"{visitor.site_id}#{email.lower()}" if email else None
+            values["site_email"] = visitors.email_key(visitor.site_id, email) if email else None
         segments = segments_of(setup, after, now_ms)
         if segments != set(visitor.segments or ()):
             values["segments"] = segments or None
@@ -289,7 +289,7 @@ def full_card(visitor: Visitor, setup: SiteSetup | None) -> dict[str, Any]:
     """The visitor's card with what tracking knows (operators only); `mail_opt_out` is null
     where Parley sends no email (no inbound domain)."""
     card = visitors.card(visitor) | card_extras(visitor, setup)
-    if not (settings.mail_from and settings.inbound_domain):
+    if not settings.mail_enabled:
         card["mail_opt_out"] = None
     return card
 

@@ -28,6 +28,11 @@ def is_email(value: str) -> bool:
     return len(value) <= MAX_EMAIL and bool(_EMAIL.match(value))
 
 
+def email_key(site_id: str, email: str) -> str:
+    """The visitors.email-index key: a site's visitor by email, whatever its case."""
+    return f"{site_id}#{email.lower()}"
+
+
 def gravatar(email: str | None) -> str | None:
     """Gravatar's URL for an email (its SHA-256); d=404 lets the page fall back to initials."""
     if not email:

@@ -19,18 +19,20 @@ import json
 import mimetypes
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import dialogs, files, protocol, visitors
+from chalicelib import chat, dialogs, files, protocol, visitors
 from chalicelib.clock import new_id, now_ms, now_s
 from chalicelib.config import settings
 from chalicelib.delivery import Outbox
-from chalicelib.mail import parse as mime
-from chalicelib.mail import tokens
+from chalicelib.mail import mirror, tokens
 from chalicelib.storage import access, blobs
 from chalicelib.storage.models import Dialog, FileAttribute, MailItem, Message, Visitor
+
+if TYPE_CHECKING:  # the parser loads when a mail comes: not at every function's cold start
+    from chalicelib.mail import parse as mime
 
 logger = Logger(service="parley", child=True)
 INBOUND_PREFIX = "inbound/"
@@ -109,6 +111,8 @@ def process(receipt: Receipt, endpoint: str | None = None) -> str:
     if raw is None:
         logger.error("inbound mail missing from the bucket", extra={"key": receipt.object_key})
         return "missing"
+    from chalicelib.mail import parse as mime
+
     return post(receipt, mime.parse(raw), endpoint)
 
 
@@ -122,14 +126,14 @@ def post(receipt: Receipt, mail: mime.ParsedMail, endpoint: str | None = None) -
         logger.warning("inbound mail rejected", extra={"key": receipt.object_key, "reason": target,
                                                        "sender": mail.from_address})
         return "rejected"
-    outbox = Outbox(endpoint or settings.ws_endpoint or "")
+    outbox = Outbox(endpoint or "")
     dialog = _open_dialog(target, mail)
     posted = _post_messages(dialog, mail, receipt.message_id, outbox)
     if posted is None:
         logger.info("empty email dropped", extra={"key": receipt.object_key})
         return "dropped"
     _remember(receipt.message_id, mail, dialog)
-    if endpoint or settings.ws_endpoint:
+    if endpoint:
         outbox.send()
     return "posted" if posted else "duplicate"
 
@@ -163,25 +167,17 @@ def find_target(mail: mime.ParsedMail, recipients: tuple[str, ...]) -> Target | 
 
 def _signed_dialog(dialog_id: str, signature: str) -> Target | str:
     dialog = access.get_dialog(dialog_id)
-    key = tokens.site_mail_secret(settings.secret, dialog.site_id) if dialog else b""
+    key = mirror.site_key(dialog.site_id) if dialog else b""
     if dialog is None or not tokens.reply_signed(key, dialog_id, signature):
         return "forged or unknown reply address"
     return Target(dialog.site_id, dialog)
-
-
-def ref_keys(message_ref: str) -> list[str]:
-    """The "ref#" keys a Message-ID may be stored under: SES's by its id (SES picks the host),
-    any other by the whole id."""
-    ref = message_ref.strip("<> ").lower()
-    local, _, host = ref.partition("@")
-    return [f"ref#{local}"] if host.endswith("amazonses.com") else [f"ref#{ref}"]
 
 
 def _threaded_dialog(mail: mime.ParsedMail) -> Dialog | None:
     """The dialog an email of the thread belongs to, when the sender is its visitor."""
     refs = list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))[:MAX_REFS]
     for ref in refs:
-        for key in ref_keys(ref):
+        for key in tokens.message_ref_keys(ref):
             item = access.get_mail_item(key)
             dialog = access.get_dialog(item.dialog_id) if item and item.dialog_id else None
             if dialog is not None and (dialog.visitor_email or "").lower() == mail.from_address:
@@ -205,14 +201,14 @@ def _open_dialog(target: Target, mail: mime.ParsedMail) -> Dialog:
 
 def _sender(site_id: str, mail: mime.ParsedMail) -> Visitor:
     """The site's visitor with the sender's email, or a new one (email is their channel)."""
-    found = access.visitor_by_email(site_id, mail.from_address)
+    found = access.visitor_by_email(visitors.email_key(site_id, mail.from_address))
     visitor = access.get_visitor(found) if found else None
     if visitor is not None:
         return visitor
     at = now_ms()
     name = " ".join(mail.from_name.split())[: visitors.MAX_NAME] or None
     visitor = Visitor(new_id("v"), site_id=site_id, created_at=at, visits=0, version=0, name=name,
-                      email=mail.from_address, site_email=f"{site_id}#{mail.from_address}", last_seen=at)
+                      email=mail.from_address, site_email=visitors.email_key(site_id, mail.from_address), last_seen=at)
     access.create_visitor(visitor)
     return visitor
 
@@ -272,8 +268,6 @@ def _post_messages(dialog: Dialog, mail: mime.ParsedMail, ses_id: str, outbox: O
 def _post(dialog: Dialog, client_id: str, text: str, file: FileAttribute | None, fields: dict[str, Any],
           outbox: Outbox) -> bool:
     """One visitor message, stored once whatever the deliveries, and fanned out."""
-    from chalicelib import chat  # chat imports the mail mirror
-
     if access.get_message(dialog.dialog_id, client_id) is not None:
         return False
     author = dialogs.visitor_author()
@@ -354,6 +348,6 @@ def _remember(ses_id: str, mail: mime.ParsedMail, dialog: Dialog) -> None:
     access.put_mail_item(MailItem(f"in#{ses_id}", site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at,
                                   expires_at=now_s() + MARKER_DAYS * 86400))
     if mail.message_id:
-        for key in ref_keys(mail.message_id):
+        for key in tokens.message_ref_keys(mail.message_id):
             access.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at))
         access.thread_reply(dialog.dialog_id, mail.message_id, mail.from_address)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from aws_lambda_powertools import Logger
@@ -21,9 +21,12 @@ from chalicelib import dialogs, siteconfig
 from chalicelib.clock import now_ms
 from chalicelib.config import settings
 from chalicelib.delivery import Outbox
-from chalicelib.mail import compose, outbound, tokens
+from chalicelib.mail import outbound, tokens
 from chalicelib.storage import access
 from chalicelib.storage.models import Dialog, MailItem, Message, Site, Visitor
+
+if TYPE_CHECKING:
+    from chalicelib.mail import compose
 
 logger = Logger(service="parley", child=True)
 MAIL_SHARDS = 4
@@ -31,11 +34,6 @@ ANSWERS_PER_EMAIL = 50
 MAX_FAILURES = 3
 RETRY_MS = 5 * 60_000
 CHAT_FRAGMENT = "#parley-chat"  # the widget opens its panel on a page with this fragment
-
-
-def enabled() -> bool:
-    """Mail needs a sender and a domain replies come back to (a deploy with --inbound-domain)."""
-    return bool(settings.mail_from and settings.inbound_domain)
 
 
 def shard_of(dialog_id: str) -> str:
@@ -50,7 +48,7 @@ def is_answer(message: Message) -> bool:
 def answer_stored(dialog: Dialog, message: Message) -> None:
     """After a message is stored: an answer to a visitor with an email is emailed after the
     delay unless the visitor reads it in the widget first."""
-    if enabled() and dialog.visitor_email and is_answer(message):
+    if settings.mail_enabled and dialog.visitor_email and is_answer(message):
         access.schedule_mail(dialog.dialog_id, shard_of(dialog.dialog_id),
                              int(message.created_at) + settings.mail_delay_s * 1000)
 
@@ -112,13 +110,15 @@ def _mirror(dialog: Dialog, at_ms: int, outbox: Outbox, report: MirrorReport) ->
     seen = max(int(dialog.mailed_seq or 0), int(dialog.visitor_read_seq or 0))
     answers = [m for m in access.messages_after(dialog.dialog_id, seen, ANSWERS_PER_EMAIL) if is_answer(m)]
     visitor = access.get_visitor(dialog.visitor_id) if answers else None
-    if visitor is None or not visitor.email or visitor.mail_opt_out or not enabled():
+    if visitor is None or not visitor.email or visitor.mail_opt_out or not settings.mail_enabled:
         if access.clear_mail_due(dialog):
             report.read_in_widget += 1
         return
     seqs = [int(m.seq) for m in answers]
     if not access.claim_mail(dialog, seqs):
         return  # another run has it, or a newer answer moved it later: sent together then
+    from chalicelib.mail import compose  # loads when an email is due: not at every cold start
+
     site = _site(dialog.site_id, report)
     message = compose.build(_mirror_of(dialog, site, visitor, answers)) if site else None
     ses_id = outbound.send_raw(message, visitor.email) if message is not None else None
@@ -136,9 +136,10 @@ def _site(site_id: str, report: MirrorReport) -> Site | None:
 
 
 def _mirror_of(dialog: Dialog, site: Site, visitor: Visitor, answers: list[Message]) -> compose.Mirror:
+    from chalicelib.mail import compose
+
     site_settings = siteconfig.settings_of(site)
     key = site_key(site.site_id)
-    refs = tuple(ref for ref in (dialog.mail_root_ref,) if ref)
     return compose.Mirror(
         site_name=site.name, accent=site_settings.accent_color,
         language=compose.language_of(visitor.language, site_settings.language),
@@ -147,14 +148,15 @@ def _mirror_of(dialog: Dialog, site: Site, visitor: Visitor, answers: list[Messa
         chat_link=chat_link(site, visitor), unsubscribe_link=unsubscribe_link(site.site_id, visitor.visitor_id),
         answers=tuple(compose.Answer(m.author.name or "Operator", m.text, m.file.name if m.file else None)
                       for m in answers),
-        subject=dialog.mail_subject, in_reply_to=dialog.mail_last_ref, references=refs,
+        subject=dialog.mail_subject, in_reply_to=dialog.mail_last_ref,
+        references=(dialog.mail_root_ref,) if dialog.mail_root_ref else (),
     )
 
 
 def _sent(dialog: Dialog, subject: str, ref: str, at_ms: int, outbox: Outbox) -> None:
     """The thread continues from this email; replies quoting it find the dialog."""
-    access.put_mail_item(MailItem(f"ref#{ref.partition('@')[0]}", site_id=dialog.site_id,
-                                  dialog_id=dialog.dialog_id, at=at_ms))
+    for key in tokens.message_ref_keys(ref):
+        access.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at_ms))
     updated = access.mail_sent(dialog.dialog_id, ref, subject)
     if updated is not None:
         outbox.add(access.channel_connections(f"ops#{dialog.site_id}"),

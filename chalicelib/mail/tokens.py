@@ -71,6 +71,14 @@ def reply_signed(site_key: bytes, dialog_id: str, signature: str) -> bool:
     return hmac.compare_digest(_signature(site_key, "reply", dialog_id), signature)
 
 
+def message_ref_keys(message_ref: str) -> list[str]:
+    """The mail-table keys ("ref#...") a Message-ID is stored under: SES's by its id alone (SES
+    picks the host name), any other by the whole id."""
+    ref = message_ref.strip("<> ").lower()
+    local, _, host = ref.partition("@")
+    return [f"ref#{local}"] if host.endswith("amazonses.com") else [f"ref#{ref}"]
+
+
 def unsubscribe_token(site_key: bytes, visitor_id: str) -> str:
     return f"{visitor_id}.{_signature(site_key, 'unsubscribe', visitor_id)}"
 

@@ -142,6 +142,12 @@ def put_visitor(visitor: Visitor) -> None:
     visitor.save()
 
 
+def latest_dialog_id(visitor_id: str) -> str | None:
+    """GetItem visitors[visitor_id]: the visitor's open dialog, else the last one (closed)."""
+    visitor = get_visitor(visitor_id)
+    return (visitor.open_dialog_id or visitor.last_dialog_id) if visitor else None
+
+
 def claim_open_dialog(visitor_id: str, dialog_id: str, replacing: str | None = None) -> bool:
     """UpdateItem visitors[visitor_id]: sets open_dialog_id unless another tab already did.
 
@@ -198,9 +204,9 @@ def verified_visitor(site_id: str, external_id: str) -> str | None:
     return found.visitor_id if found else None
 
 
-def visitor_by_email(site_id: str, email: str) -> str | None:
-    """Query visitors.email-index["site#email"]: the visitor with this email, if any."""
-    found = next(iter(Visitor.by_email.query(f"{site_id}#{email.lower()}", limit=1)), None)
+def visitor_by_email(email_key: str) -> str | None:
+    """Query visitors.email-index["<site>#<email>"] (visitors.email_key): the visitor with this email."""
+    found = next(iter(Visitor.by_email.query(email_key, limit=1)), None)
     return found.visitor_id if found else None
 
 
