@@ -81,3 +81,13 @@ def stack():
 
     with LocalStack() as running:
         yield running
+
+
+@pytest.fixture
+def operator(stack):
+    """An operator's websocket on the session's local stack."""
+    from infra.local.screenshots import OperatorSocket
+
+    socket = OperatorSocket(stack)
+    yield socket
+    socket.close()

@@ -25,13 +25,6 @@ MAX_FILE = 2_097_152
 
 
 
-@pytest.fixture
-def operator(stack):
-    socket = OperatorSocket(stack)
-    yield socket
-    socket.close()
-
-
 def png(width: int = 40, height: int = 30, rgb: tuple[int, int, int] = (43, 89, 195)) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

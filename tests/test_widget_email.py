@@ -10,19 +10,15 @@ down what the widget does with it, whatever the server would send.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 
 from infra.local.screenshots import OperatorSocket
+from tests import test_widget_proactive as proactive
 
-STORED = '[data-testid="parley-message"][data-seq]'
-SESSION = "/api/visitor/session"
+STORED = proactive.STORED
 NOTE = "parley-email-note"
-WAIT = 20.0  # seconds for a slow machine to get somewhere: a bound, not a timed assertion
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 HOSTILE = '<img src=x onerror="window.pwned=1">@example.com'
 
@@ -34,65 +30,28 @@ HIDE = """hidden => {
 }"""
 
 
-@pytest.fixture
-def operator(stack):
-    socket = OperatorSocket(stack)
-    yield socket
-    socket.close()
-
-
-class Shop:
-    """A demo shop page in a fresh browser context (a new visitor); records the frames the widget
-    sends and receives and its session answers. With ``playable``, its socket passes through this
-    process, so a test can play a server frame into it (``play``) or cut it (``cut``)."""
+class Shop(proactive.Shop):
+    """The proactive tests' shop page; with ``playable``, its socket passes through this process,
+    so a test can play a server frame into it (``play``)."""
 
     def __init__(self, browser, stack, path: str = "mug.html", playable: bool = False, **context: Any) -> None:
-        self.stack = stack
-        self.context = browser.new_context(**context)
-        self.page = self.context.new_page()
-        self.sent: list[dict] = []
-        self.received: list[dict] = []
-        self.sessions: list[dict] = []
         self.routes: list[Any] = []
-        self.page.on("websocket", self._watch)
-        self.page.on("response", self._session)
-        if playable:
-            self.page.route_web_socket(lambda url: True, self._route)
-        self.page.goto(stack.shop_url.rstrip("/") + "/" + path)
+        super().__init__(browser, stack, path, socket=self._route if playable else None, **context)
 
     def _route(self, route) -> None:
         route.connect_to_server()
         self.routes.append(route)
 
-    def _watch(self, ws) -> None:
-        ws.on("framesent", lambda payload: self.sent.append(json.loads(payload)))
-        ws.on("framereceived", lambda payload: self.received.append(json.loads(payload)))
-
-    def _session(self, response) -> None:
-        if response.url.endswith(SESSION) and response.request.method == "POST" and response.ok:
-            self.sessions.append(response.json())
-
-    def wait(self, check: Callable[[], Any], what: str) -> Any:
-        """Lets the page run until check() holds (Playwright delivers events meanwhile)."""
-        deadline = time.monotonic() + WAIT
-        while not (result := check()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"never happened: {what}")
-            self.page.wait_for_timeout(50)
-        return result
-
     def ready(self, after: int = 0) -> None:
         """Waits until the widget is connected (it has had its history) after `after` frames."""
         self.wait(lambda: any(f.get("type") == "history" for f in self.received[after:]), "the widget's history")
 
-    def barrier(self) -> None:
-        """A frame sent after everything the widget sent so far: once it is out, so is all before it."""
-        name = "barrier_" + uuid.uuid4().hex[:8]
-        self.page.evaluate("name => Parley.track(name)", name)
-        self.wait(lambda: any(f.get("name") == name for f in self.sent), "the barrier frame")
-
     def reads(self) -> list[int]:
-        return [f["seq"] for f in self.sent if f.get("type") == "read"]
+        return [f["seq"] for f in self.sent_of("read")]
+
+    def session(self) -> dict:
+        """The last session answer."""
+        return [s["reply"] for s in self.sessions if s["reply"]][-1]
 
     def play(self, frame: dict) -> None:
         self.routes[-1].send(json.dumps(frame))
@@ -108,13 +67,6 @@ class Shop:
     @property
     def note(self):
         return self.page.get_by_test_id(NOTE)
-
-    @property
-    def launcher(self):
-        return self.page.get_by_test_id("parley-launcher")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def dialog_of(operator: OperatorSocket, text: str, start: int = 0) -> str:
@@ -140,7 +92,7 @@ def test_an_email_written_in_the_chat_brings_the_note_at_once_and_the_session_ke
     shop.page.reload()
     shop.launcher.click()
     shop.note.wait_for()
-    assert shop.sessions[-1]["email"] == email
+    assert shop.session()["email"] == email
     assert email in shop.note.inner_text()
     shop.close()
 
@@ -148,7 +100,7 @@ def test_an_email_written_in_the_chat_brings_the_note_at_once_and_the_session_ke
 def test_the_note_waits_for_a_conversation_shows_an_email_only_as_text_and_leaves_the_phone_composer_free(stack, browser):
     shop = Shop(browser, stack, playable=True, **PHONE)
     shop.ready()
-    assert shop.sessions[-1].get("email") is None  # a new visitor
+    assert shop.session().get("email") is None  # a new visitor
     shop.launcher.click()
     shop.play({"type": "email", "email": HOSTILE})
     shop.barrier()

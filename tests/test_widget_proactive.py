@@ -29,13 +29,6 @@ WAIT = 20.0  # seconds for a slow machine to get somewhere: a bound, not a timed
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture
-def operator(stack):
-    socket = OperatorSocket(stack)
-    yield socket
-    socket.close()
-
-
 class Shop:
     """A demo shop page in a fresh browser context (a new visitor); records the frames the widget
     sends and receives and the session answers it gets."""
