@@ -4,7 +4,8 @@
 Starts the stack, connects an operator over a real websocket, then sends N emails over SMTP to
 the site's support address (each a reply quoting an earlier email, with a signature, so the
 quote stripping runs) one after another, and times each from the SMTP send to the `message`
-frame reaching the operator. Prints one JSON line.
+frame reaching the operator; also counts the DynamoDB requests per mail (each from a new
+sender: a new visitor and an email dialog). Prints one JSON line.
 
     python3 bench/mail.py --mails 50
 """
@@ -47,6 +48,7 @@ def main() -> None:
         operator = OperatorSocket(stack)
         port = int(stack.info["smtp_port"])
         lags = []
+        stack.reset_metrics()
         for n in range(args.mails):
             marker = uuid.uuid4().hex[:12]
             start = len(operator.frames)
@@ -56,10 +58,12 @@ def main() -> None:
             frame = operator.wait(lambda f: f.get("type") == "message" and marker in f["message"]["text"], start)
             lags.append((time.perf_counter() - sent) * 1000)
             assert "earlier email" not in frame["message"]["text"], frame  # quotes stripped
+        ddb_calls = stack.metrics()["ddb_calls"]
         operator.close()
     lags.sort()
     print(json.dumps({"mails": len(lags), "p50_ms": round(statistics.median(lags), 1),
-                      "p95_ms": round(lags[int(len(lags) * 0.95) - 1], 1), "max_ms": round(lags[-1], 1)}))
+                      "p95_ms": round(lags[int(len(lags) * 0.95) - 1], 1), "max_ms": round(lags[-1], 1),
+                      "ddb_per_mail": round(ddb_calls / len(lags), 1)}))
 
 
 if __name__ == "__main__":
