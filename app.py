@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, WebsocketEvent
 
-from chalicelib import chat, delivery, proactive, sessions, web
+from chalicelib import answertime, chat, delivery, proactive, ratings, sessions, web
 from chalicelib.config import settings
 from chalicelib.mail import inbound, mirror, unsubscribe
 from chalicelib.errors import ParleyError
@@ -80,7 +80,7 @@ def ws_connect(event: WebsocketEvent) -> dict[str, int]:
         headers=raw.get("headers") or {},
         source_ip=raw.get("requestContext", {}).get("identity", {}).get("sourceIp", ""),
     )
-    return {"statusCode": chat.connect(request)}
+    return {"statusCode": chat.connect(request, delivery.endpoint_for(event.domain_name, event.stage))}
 
 
 @app.on_ws_message()
@@ -104,6 +104,11 @@ def mail_schedule(event: CloudWatchEvent) -> dict[str, Any]:
     return mirror.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="answer_time")
+def answer_time_schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    return answertime.run_schedule(delivery.endpoint_for(None, None)).as_dict()
+
+
 @app.lambda_function(name="inbound_mail")
 def inbound_mail(event: dict[str, Any], context: Any) -> dict[str, int]:
     return inbound.handle(event, settings.ws_endpoint)
@@ -125,3 +130,26 @@ def unsubscribe_page() -> Response:
 def unsubscribe_post() -> Response:
     token = (app.current_request.query_params or {}).get("t") or sessions.form_field(app.current_request.raw_body, "t")
     return _html(unsubscribe.unsubscribe(token))
+
+
+def _rating_page(page: ratings.Page) -> Response:
+    return _html(unsubscribe.Page(page.status, page.html))
+
+
+@app.route("/api/rate", methods=["GET"])
+def rate_page() -> Response:
+    query = app.current_request.query_params or {}
+    return _rating_page(ratings.confirm_page(query.get("t"), query.get("s")))
+
+
+@app.route("/api/rate", methods=["POST"],
+           content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
+def rate_post() -> Response:
+    body = app.current_request.raw_body
+    query = app.current_request.query_params or {}
+    token = query.get("t") or sessions.form_field(body, "t")
+    outbox = delivery.Outbox(settings.ws_endpoint) if settings.ws_endpoint else None
+    page = ratings.rate_from_email(token, sessions.form_field(body, "s"), sessions.form_field(body, "comment"), outbox)
+    if outbox is not None:
+        outbox.send()
+    return _rating_page(page)

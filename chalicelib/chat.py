@@ -11,14 +11,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import (blocking, dialogs, files, live, monitor, proactive, protocol, siteconfig, sources,
-                        tracking, visitors, workspace)
+from chalicelib import (answertime, blocking, dialogs, dispatch, files, firstline, live, monitor, proactive,
+                        protocol, ratings, reception, siteconfig, sources, team, tracking, visitors, workspace)
 from chalicelib.auth import read_token
 from chalicelib.clock import new_id, now_ms, now_s
 from chalicelib.config import settings
 from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound, ParleyError, Unauthorized
 from chalicelib.mail import mirror
+from chalicelib.posting import deliver, message_view
 from chalicelib.storage import access, blobs
 from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message, Visitor
 
@@ -34,8 +35,9 @@ class ConnectRequest:
     source_ip: str = ""
 
 
-def connect(request: ConnectRequest) -> int:
-    """Authenticates a new websocket and remembers who it is. Returns the HTTP status."""
+def connect(request: ConnectRequest, endpoint: str | None = None) -> int:
+    """Authenticates a new websocket and remembers who it is; an operator's console makes them
+    present (told to the team through `endpoint`). Returns the HTTP status."""
     query = request.query
     if query.get("v") != protocol.VERSION or not query.get("token"):
         return 400
@@ -51,11 +53,17 @@ def connect(request: ConnectRequest) -> int:
     if claims.role == "visitor" and _blocked(claims.site_id, claims.subject, request):
         return 403
     channel = f"ops#{claims.site_id}" if claims.role == "operator" else f"vis#{claims.subject}"
-    access.put_connection(Connection(
+    conn = Connection(
         request.connection_id, role=claims.role, site_id=claims.site_id, subject_id=claims.subject,
         name=claims.name, channel=channel, connected_at=now_ms(),
         expires_at=now_s() + CONNECTION_TTL_S,
-    ))
+    )
+    access.put_connection(conn)
+    if claims.role == "operator":
+        outbox = Outbox(endpoint) if endpoint else None
+        team.console_connected(conn, outbox)
+        if outbox is not None:
+            outbox.send()
     return 200
 
 
@@ -98,9 +106,12 @@ def disconnect(connection_id: str, endpoint: str | None = None) -> None:
     if conn.role == "visitor" and conn.dialog_id:
         access.remove_visitor_connections(conn.dialog_id, {connection_id})
     access.delete_connection(connection_id)
-    if conn.role == "visitor" and endpoint:
-        outbox = Outbox(endpoint)
+    outbox = Outbox(endpoint) if endpoint else None
+    if conn.role == "operator":
+        team.console_closed(conn, outbox)
+    elif outbox is not None:
         proactive.visitor_left(conn, outbox)
+    if outbox is not None:
         outbox.send()
 
 
@@ -153,6 +164,7 @@ def _visitor_resume(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
             access.set_connection_dialog(conn.connection_id, dialog_id)
         reply.update(history_page(dialog_id, frame.after_seq, for_visitor=True), closed=dialog.status == "closed")
     outbox.add([conn.connection_id], reply)
+    outbox.add([conn.connection_id], reception.availability_frame(conn.site_id))
     live.evaluate_now(conn, False, outbox)
 
 
@@ -170,6 +182,18 @@ def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) ->
         access.set_connection_dialog(conn.connection_id, dialog_id)
     if stored.text:
         _capture_email(conn, stored.text, outbox)
+    _after_visitor_message(dialog_id, stored, outbox)
+
+
+def _after_visitor_message(dialog_id: str, stored: Message, outbox: Outbox) -> None:
+    """The bot answers when it has the dialog; else the answer-time rule looks at it now."""
+    dialog = access.get_dialog(dialog_id)
+    if dialog is None:
+        return
+    if dialog.bot == "active":
+        firstline.respond(dialog, stored, outbox)
+    else:
+        answertime.review_one(dialog, outbox)
 
 
 def _capture_email(conn: Connection, text: str, outbox: Outbox) -> None:
@@ -210,9 +234,10 @@ def _open_dialog_id(visitor_id: str) -> str | None:
     return visitor.open_dialog_id if visitor else None
 
 
-def _open_or_new_dialog(conn: Connection, greeting_id: str | None, outbox: Outbox) -> str:
+def _open_or_new_dialog(conn: Connection, greeting_id: str | None, outbox: Outbox, bot: bool = True) -> str:
     visitor = access.get_visitor(conn.subject_id)
-    return (visitor.open_dialog_id if visitor else None) or _start_dialog(conn, visitor, None, greeting_id, outbox)
+    return ((visitor.open_dialog_id if visitor else None)
+            or _start_dialog(conn, visitor, None, greeting_id, outbox, bot))
 
 
 def _next_open_dialog(conn: Connection, closed: str, greeting_id: str | None, outbox: Outbox) -> str:
@@ -225,10 +250,14 @@ def _next_open_dialog(conn: Connection, closed: str, greeting_id: str | None, ou
 
 
 def _start_dialog(conn: Connection, visitor: Visitor | None, replacing: str | None,
-                  greeting_id: str | None, outbox: Outbox) -> str:
+                  greeting_id: str | None, outbox: Outbox, bot: bool = True) -> str:
     """Creates the visitor's dialog on its first message; two tabs racing get the same one.
     A greeting the visitor answers becomes the dialog's first message."""
     dialog = dialogs.new_dialog(new_id("d"), conn.site_id, conn.subject_id, now_ms())
+    dialog.previous_dialog_id = replacing
+    site = access.get_site(conn.site_id)
+    if bot and site is not None and siteconfig.settings_of(site).bot_enabled and firstline.has_faqs(conn.site_id):
+        dialog.bot = "active"
     if visitor is not None and (visitor.name or visitor.email):
         dialog.visitor_name = visitors.display_name(visitor.visitor_id, visitor.name)
         dialog.visitor_email = visitor.email
@@ -240,6 +269,8 @@ def _start_dialog(conn: Connection, visitor: Visitor | None, replacing: str | No
     if access.claim_open_dialog(conn.subject_id, dialog.dialog_id, replacing):
         if greeting_id:
             _store_greeting(conn, dialog.dialog_id, greeting_id, outbox)
+        if dialog.bot != "active":
+            dispatch.route(dialog, outbox)
         return dialog.dialog_id
     access.delete_dialog(dialog.dialog_id)
     winner = _open_dialog_id(conn.subject_id)
@@ -264,6 +295,28 @@ def _store_greeting(conn: Connection, dialog_id: str, greeting_id: str, outbox: 
                       text=greeting.text or "", created_at=greeting.at)
     if access.insert_message(message):
         _fan_out(conn, dialog, message, outbox)
+
+
+def _visitor_leave_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    """The offline form: the visitor's contact goes on their card, the message is stored like
+    any other (once per client id), the auto-responder answers and the operators get an email."""
+    reception.remember_contact(conn, frame.email or "", frame.name, outbox)
+    if not conn.dialog_id:  # a left message is for people: the bot does not take it
+        dialog_id = _open_or_new_dialog(conn, None, outbox, bot=False)
+        access.set_connection_dialog(conn.connection_id, dialog_id)
+        conn.dialog_id = dialog_id
+    _visitor_message(conn, protocol.Frame("message", client_id=frame.client_id, text=frame.text), outbox)
+    dialog_id = _open_dialog_id(conn.subject_id)
+    if dialog_id:
+        reception.message_left(conn, dialog_id, frame, outbox)
+
+
+def _visitor_handoff(conn: Connection, _frame: protocol.Frame, outbox: Outbox) -> None:
+    dialog_id = conn.dialog_id or _open_dialog_id(conn.subject_id)
+    dialog = access.get_dialog(dialog_id) if dialog_id else None
+    if dialog is None or dialog.visitor_id != conn.subject_id or dialog.status != "open":
+        raise NotFound("dialog not found")
+    firstline.hand_off(dialog, "asked for a person", outbox)
 
 
 # --- operator frames --------------------------------------------------------------------
@@ -330,17 +383,6 @@ def history_page(dialog_id: str, after_seq: int, for_visitor: bool) -> dict[str,
             "next_after": int(page[-1].seq) if page else after_seq}
 
 
-def message_view(message: Message, for_operator: bool = False) -> dict[str, Any]:
-    """A message's view with a fresh download link for its file (an operator's view also
-    shows the email it came from)."""
-    file = message.file
-    url = None
-    if file is not None:
-        url = blobs.presigned_get(file.key, file.content_type, files.disposition(file.name, file.content_type),
-                                  files.DOWNLOAD_EXPIRES_S)
-    return dialogs.message_view(message, url, for_operator)
-
-
 def _upload_answer(frame: protocol.Frame, site_id: str, visitor_id: str) -> dict[str, Any]:
     upload = frame.upload
     assert upload is not None
@@ -371,7 +413,8 @@ def _store_message(conn: Connection, frame: protocol.Frame, file: FileAttribute 
     text, client_id = frame.text or "", frame.client_id or ""
     at = now_ms()
     preview = dialogs.message_preview(text, file.name if file else None)
-    dialog = access.record_message(dialog_id, guard, author, preview, at)
+    wait = "start" if author["kind"] == "visitor" else (None if frame.note else "stop")
+    dialog = access.record_message(dialog_id, guard, author, preview, at, wait)
     if dialog is None:
         return _answer_retry(conn, dialog_id, client_id, author, outbox)
     message = Message(dialog_id, client_id, seq=dialog.last_seq, author=author, text=text, created_at=at,
@@ -380,8 +423,8 @@ def _store_message(conn: Connection, frame: protocol.Frame, file: FileAttribute 
     if duplicate:
         message = _stored_retry(dialog_id, client_id, author)
     else:
-        if author["kind"] == "operator" and not frame.note and not dialog.assignee_id:
-            dialog = _assign_first_replier(dialog, author) or dialog
+        if author["kind"] == "operator" and not frame.note:
+            dialog = _operator_answered(dialog, author, outbox)
         mirror.answer_stored(dialog, message)
     outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(message.seq), duplicate))
     _fan_out(conn, dialog, message, outbox)
@@ -398,10 +441,15 @@ def _answer_retry(conn: Connection, dialog_id: str, client_id: str, author: dict
     return stored
 
 
-def _assign_first_replier(dialog: Dialog, author: dict[str, Any]) -> Dialog | None:
-    """The first operator to reply in an unassigned dialog gets it (unless someone just did)."""
-    return access.change_dialog(dialog.dialog_id, dialog.site_id, int(dialog.rev or 0),
-                                dialogs.assignee_change(dialog, author["id"], author.get("name")))
+def _operator_answered(dialog: Dialog, author: dict[str, Any], outbox: Outbox) -> Dialog:
+    """An operator's answer ends the bot's turn, and the first operator to answer a dialog
+    nobody has takes it (when they have room)."""
+    if dialog.bot == "active":
+        dialog = access.set_dialog_fields(dialog.dialog_id, [Dialog.bot.set("handed_off")]) or dialog
+    if not dialog.assignee_id:
+        dispatch.first_reply(dialog, author["id"], outbox)
+        dialog = access.get_dialog(dialog.dialog_id) or dialog
+    return dialog
 
 
 def _stored_retry(dialog_id: str, client_id: str, author: dict[str, Any]) -> Message:
@@ -427,19 +475,6 @@ def _fan_out(conn: Connection, dialog: Dialog, message: Message, outbox: Outbox)
     deliver(dialog, message, outbox, conn.connection_id if conn.role == "visitor" else None)
 
 
-def deliver(dialog: Dialog, message: Message, outbox: Outbox, sending_tab: str | None = None) -> None:
-    """A stored message to the dialog's visitor tabs (never a note; `sending_tab` too) and
-    to the site's operators, whatever it came from (a socket, an email)."""
-    if not message.note:
-        visitor_tabs = set(dialog.visitor_conns or ())
-        if sending_tab:
-            visitor_tabs.add(sending_tab)
-        outbox.add(visitor_tabs, {"type": "message", "message": message_view(message)})
-    operators = access.channel_connections(f"ops#{dialog.site_id}")
-    outbox.add(operators, {"type": "message", "message": message_view(message, for_operator=True),
-                           "dialog": dialogs.dialog_summary(dialog)})
-
-
 def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "dialog_id": dialog_id, "seq": seq,
             "duplicate": duplicate}
@@ -448,10 +483,11 @@ def _ack(client_id: str, dialog_id: str, seq: int, duplicate: bool) -> dict[str,
 Handler = Callable[[Connection, protocol.Frame, Outbox], None]
 _VISITOR: dict[str, Handler] = {
     "resume": _visitor_resume, "message": _visitor_message, "upload": _visitor_upload,
-    "typing": _visitor_typing, "ping": _ping, **live.HANDLERS,
+    "typing": _visitor_typing, "ping": _ping, "leave_message": _visitor_leave_message,
+    "handoff": _visitor_handoff, **live.HANDLERS, **reception.HANDLERS, **ratings.HANDLERS,
 }
 _OPERATOR: dict[str, Handler] = {
     "subscribe": _operator_subscribe, "history": _operator_history, "message": _operator_message,
     "upload": _operator_upload, "typing": _operator_typing, "ping": _ping,
-    **workspace.HANDLERS, **siteconfig.HANDLERS, **monitor.HANDLERS, **proactive.HANDLERS,
+    **workspace.HANDLERS, **siteconfig.HANDLERS, **monitor.HANDLERS, **proactive.HANDLERS, **team.HANDLERS,
 }

@@ -76,10 +76,12 @@ def email_view(message: Message) -> dict[str, Any]:
             "original": message.original or "", "left_out": left_out if isinstance(left_out, list) else []}
 
 
-def dialog_summary(dialog: Dialog) -> dict[str, Any]:
-    """A dialog as the operators' list shows it. Never sent to a visitor."""
+def dialog_summary(dialog: Dialog, queue_head: int | None = None) -> dict[str, Any]:
+    """A dialog as the operators' list shows it. Never sent to a visitor. Its queue position
+    is known when the caller read the queue's `queue_head`."""
     assignee = ({"operator_id": dialog.assignee_id, "name": dialog.assignee_name or "Operator"}
                 if dialog.assignee_id else None)
+    queued = dialog.queue_no is not None and not dialog.assignee_id
     return {
         "dialog_id": dialog.dialog_id,
         "visitor_id": dialog.visitor_id,
@@ -97,7 +99,22 @@ def dialog_summary(dialog: Dialog) -> dict[str, Any]:
         "channel": dialog.channel or "chat",
         "mailed_seq": int(dialog.mailed_seq) if dialog.mailed_seq is not None else None,
         "mailed_seqs": sorted(int(seq) for seq in dialog.mailed_seqs or ())[-MAILED_SHOWN:],
+        "waiting_since": _int(dialog.waiting_since),
+        "late": bool(dialog.late),
+        "offered_to": ({"operator_id": dialog.offered_to, "name": dialog.offered_name or "Operator"}
+                       if dialog.offered_to else None),
+        "queued_at": _int(dialog.queued_at) if queued else None,
+        "queue_position": (max(1, int(dialog.queue_no) - queue_head + 1)
+                           if queued and queue_head is not None else None),
+        "previous_dialog_id": dialog.previous_dialog_id,
+        "rating": ({"score": dialog.rating, "comment": dialog.rating_comment or "", "at": _int(dialog.rated_at)}
+                   if dialog.rating else None),
+        "bot": dialog.bot,
     }
+
+
+def _int(value: float | None) -> int | None:
+    return int(value) if value is not None else None
 
 
 def assignee_key(site_id: str, status: str, operator_id: str | None) -> str:

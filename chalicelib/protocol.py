@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib import files
 from chalicelib.errors import BadJson, Invalid, ParleyError, TooLarge, UnknownType
+from chalicelib.visitors import is_email
 
 VERSION = "1"
 MAX_FRAME_BYTES = 16 * 1024
@@ -38,14 +39,21 @@ _EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _GREETING_ID = re.compile(r"^[A-Za-z0-9_#.-]{1,160}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
-VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping", "track", "identify", "check", "read"})
+VISITOR_TYPES = frozenset({"resume", "message", "upload", "typing", "ping", "track", "identify", "check", "read",
+                           "availability", "queue", "leave_message", "handoff", "rate"})
 OPERATOR_TYPES = frozenset({
     "workspace", "subscribe", "history", "message", "upload", "typing", "ping",
     "tag_add", "tag_remove", "close", "reopen", "assign",
     "visitor", "visitor_update", "visitor_events", "template_save", "template_delete",
     "monitor", "invite", "proactive", "trigger_save", "trigger_delete", "segment_save",
     "segment_delete", "block_add", "block_remove", "settings_save",
+    "team", "presence", "cap_set", "transfer",
 })
+MAX_COMMENT_CHARS = 1000
+MAX_NAME_CHARS = 100
+MAX_KEYWORDS_CHARS = 300
+PRESENCES = ("online", "away", "offline")
+SCORES = ("good", "bad")
 # Operator frames carrying a document checked by chalicelib.triggers: frame type -> its field.
 DOCUMENT_FIELDS = {"trigger_save": "trigger", "segment_save": "segment", "block_add": "block",
                    "settings_save": "settings"}
@@ -86,6 +94,12 @@ class Frame:
     doc: dict[str, Any] | None = None  # trigger_save, segment_save, block_add, settings_save
     item_id: str | None = None  # trigger_delete, segment_delete, block_remove
     seq: int = 0  # read: the visitor saw the dialog's messages up to this seq
+    cap: Any = None  # cap_set: 1..20 or None (checked by routing.check_cap)
+    comment: str | None = None  # transfer, rate
+    email: str | None = None  # leave_message
+    score: str | None = None  # rate: "good" | "bad"
+    faq: bool = False  # template_save
+    keywords: str | None = None  # template_save
 
 
 def parse_frame(raw: str | None, role: str) -> Frame:
@@ -95,7 +109,7 @@ def parse_frame(raw: str | None, role: str) -> Frame:
     allowed = VISITOR_TYPES if role == "visitor" else OPERATOR_TYPES
     if not isinstance(kind, str) or kind not in allowed:
         raise UnknownType(f"unknown frame type {str(kind)[:40]!r} for a {role}")
-    client_id = _optional_client_id(data) if kind in ("message", "upload") else None
+    client_id = _optional_client_id(data) if kind in ("message", "upload", "leave_message") else None
     try:
         return _PARSERS[kind](data, role, client_id)
     except ParleyError as exc:
@@ -242,7 +256,71 @@ def _template_save(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
     if len(shortcut) > MAX_SHORTCUT_CHARS:
         raise Invalid(f"a shortcut is at most {MAX_SHORTCUT_CHARS} characters")
     text = _text(data.get("text"), None)
-    return Frame("template_save", template_id=template_id, shortcut=shortcut, text=text)
+    faq = data.get("faq", False)
+    if not isinstance(faq, bool):
+        raise Invalid("faq must be true or false")
+    keywords = _plain(data.get("keywords"), MAX_KEYWORDS_CHARS, "keywords")
+    return Frame("template_save", template_id=template_id, shortcut=shortcut, text=text, faq=faq,
+                 keywords=keywords)
+
+
+def _plain(value: Any, limit: int, name: str) -> str:
+    """An optional one-line string field: white space collapsed, at most `limit` characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string")
+    text = " ".join(value.split())
+    if len(text) > limit or any(ord(ch) < 32 for ch in text):
+        raise Invalid(f"{name} is at most {limit} characters")
+    return text
+
+
+def _comment(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > MAX_COMMENT_CHARS:
+        raise Invalid(f"comment is at most {MAX_COMMENT_CHARS} characters")
+    return value.strip()
+
+
+def _presence(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    status = data.get("status")
+    if status not in PRESENCES:
+        raise Invalid("status must be online, away or offline")
+    return Frame("presence", status=status)
+
+
+def _cap_set(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame("cap_set", operator_id=_id_field(data, "operator_id"), cap=data.get("cap"))
+
+
+def _transfer(data: dict[str, Any], role: str, cid: str | None) -> Frame:
+    assigned = _assign(data, role, cid)
+    return Frame("transfer", dialog_id=assigned.dialog_id, operator_id=assigned.operator_id,
+                 comment=_comment(data.get("comment")))
+
+
+def _bare(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    return Frame(data["type"])
+
+
+def _leave_message(data: dict[str, Any], _role: str, client_id: str | None) -> Frame:
+    if client_id is None:
+        raise Invalid("client_id must be 8-64 characters of A-Z a-z 0-9 _ -")
+    email = data.get("email")
+    if not isinstance(email, str) or not is_email(email.strip()):
+        raise Invalid("a valid email address is required, so we can answer", client_id=client_id)
+    name = _plain(data.get("name"), MAX_NAME_CHARS, "name")
+    return Frame("leave_message", client_id=client_id, text=_text(data.get("text"), client_id),
+                 email=email.strip(), name=name or None)
+
+
+def _rate(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
+    score = data.get("score")
+    if score not in SCORES:
+        raise Invalid("score must be good or bad")
+    return Frame("rate", dialog_id=_dialog_id(data), score=score, comment=_comment(data.get("comment")))
 
 
 def _template_delete(data: dict[str, Any], _role: str, _cid: str | None) -> Frame:
@@ -389,6 +467,8 @@ _PARSERS = {
     "invite": _invite,
     **{kind: _document for kind in DOCUMENT_FIELDS},
     **{kind: _item for kind in ID_FIELDS},
+    "team": _bare, "presence": _presence, "cap_set": _cap_set, "transfer": _transfer,
+    "availability": _bare, "queue": _bare, "handoff": _bare, "leave_message": _leave_message, "rate": _rate,
 }
 
 

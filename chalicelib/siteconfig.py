@@ -117,8 +117,12 @@ def _save(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
         site = access.get_site(conn.site_id)
         if site is None:
             raise NotFound("unknown site")
-        changed = triggers.check_settings(doc, settings_of(site))
+        before = settings_of(site)
+        changed = triggers.check_settings(doc, before)
         access.set_site_settings(conn.site_id, json.dumps(triggers.settings_doc(changed)))
+        if changed.default_cap != before.default_cap:
+            from chalicelib import team  # team -> dispatch -> siteconfig: imported when used
+            team.default_cap_changed(conn.site_id, changed.default_cap, outbox)
     else:
         _save_item(conn, kind, doc)
         if kind == "block" and doc.get("kind") == "visitor":

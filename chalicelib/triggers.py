@@ -94,6 +94,13 @@ class Settings:
     popups_per_session: int = 1
     cooldown_minutes: int = 240
     accent_color: str = "#2563eb"  # the site's brand colour (emails)
+    # Routing (docs/routing.md)
+    default_cap: int = 3  # concurrent open dialogs per operator, unless the operator has their own
+    answer_seconds: int = 30  # an unanswered visitor message older than this is late
+    reassign_seconds: int = 90  # ... and older than this is offered to another operator
+    bot_enabled: bool = False
+    bot_name: str = "Assistant"
+    autoreply: str = ""  # the answer to a left message; empty: the built-in one
 
 
 @dataclass(frozen=True)
@@ -268,7 +275,13 @@ def _network(value: Any) -> Any:
 
 def check_settings(changes: Any, current: Settings) -> Settings:
     """The settings after an operator's changes: only the keys sent change."""
-    changes = _object(changes, "settings")
+    changed = _apply(_object(changes, "settings"), current)
+    if changed.reassign_seconds < changed.answer_seconds:
+        raise Invalid("reassign_seconds: must be at least answer_seconds")
+    return changed
+
+
+def _apply(changes: Mapping[str, Any], current: Settings) -> Settings:
     updates: dict[str, Any] = {}
     for key, value in changes.items():
         if key not in _SETTINGS:
@@ -332,6 +345,12 @@ _SETTINGS: dict[str, Callable[[Any, str], Any]] = {
     "capture_emails": _boolean, "accent_color": lambda value, path: _color(value, path),
     "popups_per_session": lambda value, path: _bounded(value, 1, MAX_POPUPS, path),
     "cooldown_minutes": lambda value, path: _bounded(value, 0, MAX_COOLDOWN_MINUTES, path),
+    "default_cap": lambda value, path: _bounded(value, 1, 20, path),
+    "answer_seconds": lambda value, path: _bounded(value, 10, 600, path),
+    "reassign_seconds": lambda value, path: _bounded(value, 10, 3600, path),
+    "bot_enabled": _boolean,
+    "bot_name": lambda value, path: " ".join(_text(value, 40, path).split()),
+    "autoreply": lambda value, path: _text(value, 1000, path) if value != "" else "",
 }
 
 
@@ -339,7 +358,10 @@ def settings_doc(s: Settings) -> dict[str, Any]:
     hours = None if s.hours is None else {day: [list(pair) for pair in s.hours.get(day, ())] for day in DAYS}
     return {"language": s.language, "timezone": s.timezone, "hours": hours, "goal_event": s.goal_event,
             "capture_emails": s.capture_emails, "popups_per_session": s.popups_per_session,
-            "cooldown_minutes": s.cooldown_minutes, "accent_color": s.accent_color}
+            "cooldown_minutes": s.cooldown_minutes, "accent_color": s.accent_color,
+            "default_cap": s.default_cap, "answer_seconds": s.answer_seconds,
+            "reassign_seconds": s.reassign_seconds, "bot_enabled": s.bot_enabled, "bot_name": s.bot_name,
+            "autoreply": s.autoreply}
 
 
 def settings_from_doc(doc: Mapping[str, Any] | None) -> Settings:
@@ -348,10 +370,10 @@ def settings_from_doc(doc: Mapping[str, Any] | None) -> Settings:
     for key in _SETTINGS:
         if isinstance(doc, Mapping) and key in doc:
             try:
-                settings = check_settings({key: doc[key]}, settings)
+                settings = _apply({key: doc[key]}, settings)
             except Invalid:
                 pass
-    return settings
+    return replace(settings, reassign_seconds=max(settings.reassign_seconds, settings.answer_seconds))
 
 
 def within_hours(s: Settings, now_ms: int) -> bool:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import dialogs, events, protocol, siteconfig, templates, tracking, visitors
+from chalicelib import dialogs, dispatch, events, posting, protocol, siteconfig, templates, tracking, visitors
 from chalicelib.clock import new_id, now_ms
 from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.storage import access
-from chalicelib.storage.models import Connection, Dialog, Template, Visitor
+from chalicelib.storage.models import Connection, Dialog, Operator, Template, Visitor
 
 MAX_DIALOGS_ON_CARD = 100
 CHANGE_ATTEMPTS = 5
@@ -85,6 +85,7 @@ def _close(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     access.release_open_dialog(dialog.visitor_id, dialog.dialog_id)
     outbox.add(dialog.visitor_conns or (), {"type": "closed", "dialog_id": dialog.dialog_id})
     _dialog_changed(dialog, outbox)
+    dispatch.closed(dialog, outbox)  # after the close: a repeated close still frees capacity
 
 
 def _reopen(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
@@ -93,19 +94,46 @@ def _reopen(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
                      lambda d: dialogs.status_change(d, "open", at) if d.status != "open" else [])
     # The visitor writes into it again, unless they have started another dialog meanwhile.
     access.claim_open_dialog(dialog.visitor_id, dialog.dialog_id)
-    _dialog_changed(dialog, outbox)
+    try:  # (either way the operators get the dialog's summary)  # the operator who reopens it answers it, when they have room; else it is routed
+        dispatch.assign_to(conn.site_id, dialog.dialog_id, conn.subject_id, outbox, must_be_online=False)
+    except Invalid:
+        dispatch.route(dialog, outbox)
 
 
 def _assign(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
-    name = None
-    if frame.operator_id is not None:
-        operator = access.get_operator(frame.operator_id)
-        if operator is None or operator.site_id != conn.site_id:
-            raise NotFound("operator not found")
-        name = operator.name
-    dialog = _change(conn, frame.dialog_id, lambda d: dialogs.assignee_change(d, frame.operator_id, name)
-                     if d.assignee_id != frame.operator_id else [])
-    _dialog_changed(dialog, outbox)
+    dialog = site_dialog(conn, frame.dialog_id)
+    if dialog.status != "open":
+        raise Invalid("this dialog is closed; reopen it first")
+    if frame.operator_id is None:
+        dispatch.back_to_queue(conn.site_id, dialog.dialog_id, outbox)
+        return
+    _site_operator(conn, frame.operator_id)
+    dispatch.assign_to(conn.site_id, dialog.dialog_id, frame.operator_id, outbox,
+                       must_be_online=frame.operator_id != conn.subject_id)
+
+
+def _site_operator(conn: Connection, operator_id: str) -> Operator:
+    operator = access.get_operator(operator_id)
+    if operator is None or operator.site_id != conn.site_id:
+        raise NotFound("operator not found")
+    return operator
+
+
+def _transfer(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    """Hands the dialog to another operator (or back to the queue) with a note for them; the
+    receiver has the whole dialog, its notes and the card, and the visitor one conversation."""
+    dialog = site_dialog(conn, frame.dialog_id)
+    if dialog.status != "open":
+        raise Invalid("this dialog is closed; reopen it first")
+    if frame.operator_id is None:
+        receiver = "the queue"
+        dispatch.back_to_queue(conn.site_id, dialog.dialog_id, outbox)
+    else:
+        receiver = _site_operator(conn, frame.operator_id).name
+        dispatch.assign_to(conn.site_id, dialog.dialog_id, frame.operator_id, outbox,
+                           must_be_online=frame.operator_id != conn.subject_id)
+    text = f"Transferred to {receiver} by {conn.name or 'Operator'}" + (f": {frame.comment}" if frame.comment else "")
+    posting.post(dialog.dialog_id, dialogs.operator_author(conn.subject_id, conn.name), text, outbox, note=True)
 
 
 # --- visitor cards ----------------------------------------------------------------------------
@@ -182,7 +210,8 @@ def _template_save(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> N
     if frame.template_id is not None and frame.template_id not in known:
         raise NotFound("template not found")
     template = Template(conn.site_id, frame.template_id or new_id("t"), shortcut=frame.shortcut,
-                        text=frame.text, updated_at=now_ms(), updated_by=conn.name or "Operator")
+                        text=frame.text, updated_at=now_ms(), updated_by=conn.name or "Operator",
+                        faq=True if frame.faq else None, keywords=frame.keywords or None)
     if not access.put_template(template, must_exist=frame.template_id is not None):
         raise NotFound("template not found")
     kept = [t for t in current if t.template_id != template.template_id]
@@ -201,7 +230,7 @@ def _template_delete(conn: Connection, frame: protocol.Frame, outbox: Outbox) ->
 HANDLERS: dict[str, Callable[[Connection, protocol.Frame, Outbox], None]] = {
     "workspace": _workspace,
     "tag_add": _tag, "tag_remove": _tag,
-    "close": _close, "reopen": _reopen, "assign": _assign,
+    "close": _close, "reopen": _reopen, "assign": _assign, "transfer": _transfer,
     "visitor": _visitor, "visitor_update": _visitor_update, "visitor_events": _visitor_events,
     "template_save": _template_save, "template_delete": _template_delete,
 }

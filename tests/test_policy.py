@@ -93,7 +93,38 @@ def _representative_chat(chat, monkeypatch) -> None:
     chat.disconnect(tab2)
     _representative_proactive(chat, op, monkeypatch)
     _representative_mail(chat)
+    _representative_routing(chat)
     chat.disconnect(op)
+
+
+def _representative_routing(chat) -> None:
+    """Presence, caps, the queue, transfers, the answer-time schedule, the offline form, the
+    bot and ratings: every routing pattern."""
+    import time
+
+    from chalicelib import answertime
+    from tests.test_proactive import ENDPOINT
+    from tests.test_routing import ask, bot_on, faq, login, new_dialog
+
+    ann, ann_conn = login(chat)
+    ben, ben_conn = login(chat, "Ben")
+    chat.send(ann_conn, {"type": "cap_set", "operator_id": ann, "cap": 1})
+    chat.send(ben_conn, {"type": "presence", "status": "away"})
+    _, held = new_dialog(chat)
+    tab, queued = new_dialog(chat)
+    chat.send(tab, {"type": "queue"})
+    chat.send(ben_conn, {"type": "presence", "status": "online"})
+    chat.send(ann_conn, {"type": "transfer", "dialog_id": held, "operator_id": None, "comment": "over to you"})
+    answertime.run_schedule(ENDPOINT, int(time.time() * 1000) + 200_000)
+    chat.send(ben_conn, {"type": "close", "dialog_id": held})
+    chat.send(tab, {"type": "rate", "dialog_id": queued, "score": "good"})
+    bot_on(chat, ann_conn)
+    faq(chat, ann_conn, "shipping", "We ship in 3 days.", "delivery")
+    ask(chat, "how long is delivery?")
+    for conn in (ann_conn, ben_conn):
+        chat.send(conn, {"type": "presence", "status": "offline"})
+    _, left = chat.connect(chat.visitor_token()["body"]["token"], SHOP)
+    chat.send(left, {"type": "leave_message", "client_id": "left-policy-1", "email": "kim@example.com", "text": "Hi"})
 
 
 def _representative_proactive(chat, op, monkeypatch) -> None:

@@ -130,6 +130,7 @@ def test_the_first_operator_to_reply_is_assigned_and_filters_find_it(chat):
     assert listed(assignee="me") == [mine]
     assert listed(assignee="none") == [other]
     assert set(listed()) == {mine, other}
+    chat.send(op, {"type": "presence", "status": "away"})  # else routing hands it straight back to Ann
     chat.send(op, {"type": "assign", "dialog_id": mine, "operator_id": None})
     assert set(listed(assignee="none")) == {mine, other}
     chat.send(op, {"type": "assign", "dialog_id": other, "operator_id": me})

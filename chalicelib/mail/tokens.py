@@ -18,6 +18,7 @@ REPLY_PREFIX = "reply+"
 SIGNATURE_CHARS = 16  # 80 bits of base32
 _LOCAL = re.compile(r"^reply\+([a-z2-7]{1,40})\.([a-z2-7]{%d})$" % SIGNATURE_CHARS)
 _UNSUBSCRIBE = re.compile(r"^(v_[A-Za-z0-9]{1,40})\.([a-z2-7]{%d})$" % SIGNATURE_CHARS)
+_RATE_TOKEN = re.compile(r"^(d_[A-Za-z0-9]{1,40})\.([a-z2-7]{%d})$" % SIGNATURE_CHARS)
 
 
 def site_mail_secret(secret: bytes, site_id: str) -> bytes:
@@ -93,3 +94,17 @@ def unsubscribe_visitor(token: object) -> tuple[str, str] | None:
 
 def unsubscribe_signed(site_key: bytes, visitor_id: str, signature: str) -> bool:
     return hmac.compare_digest(_signature(site_key, "unsubscribe", visitor_id), signature)
+
+
+def rate_token(site_key: bytes, dialog_id: str) -> str:
+    return f"{dialog_id}.{_signature(site_key, 'rate', dialog_id)}"
+
+
+def rated_dialog(token: object) -> tuple[str, str] | None:
+    """The dialog id and signature a rating token claims, when it is shaped like one."""
+    match = _RATE_TOKEN.match(token) if isinstance(token, str) else None
+    return (match.group(1), match.group(2)) if match else None
+
+
+def rate_signed(site_key: bytes, dialog_id: str, signature: str) -> bool:
+    return hmac.compare_digest(_signature(site_key, "rate", dialog_id), signature)

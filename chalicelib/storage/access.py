@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import zlib
 from collections import OrderedDict
 from typing import Any
 
@@ -351,17 +352,74 @@ def get_dialog(dialog_id: str) -> Dialog | None:
 
 
 def record_message(dialog_id: str, guard: Condition, author: dict[str, Any], preview: str,
-                   at_ms: int) -> Dialog | None:
+                   at_ms: int, wait: str | None = None) -> Dialog | None:
     """UpdateItem dialogs[dialog_id]: allocates the next seq and updates the summary.
 
-    `guard` states who may write (the dialog's visitor, or an operator of its site). Returns the
-    dialog as updated (its `last_seq` is the new message's seq), or None when the dialog does
-    not exist or the guard fails: the caller cannot tell the two apart, on purpose.
+    `guard` states who may write (the dialog's visitor, or an operator of its site). `wait`:
+    "start" (a visitor message: the wait for an answer starts, unless it already runs) or
+    "stop" (an answer: nothing waits any more). Returns the dialog as updated (its `last_seq`
+    is the new message's seq), or None when the dialog does not exist or the guard fails: the
+    caller cannot tell the two apart, on purpose.
     """
     dialog = Dialog(dialog_id)
     actions = [Dialog.last_seq.add(1), Dialog.last_activity.set(at_ms), Dialog.last_text.set(preview),
                Dialog.last_author.set(author)]
+    if wait == "start":
+        actions += [Dialog.waiting_since.set(Dialog.waiting_since | at_ms),
+                    Dialog.wait_shard.set(Dialog.wait_shard | wait_shard_of(dialog_id))]
+    elif wait == "stop":
+        actions += _answered()
     return dialog if _conditional_update(dialog, actions, Dialog.dialog_id.exists() & guard) else None
+
+
+WAIT_SHARDS = 4
+
+
+def wait_shard_of(dialog_id: str) -> str:
+    return f"w{zlib.crc32(dialog_id.encode()) % WAIT_SHARDS}"
+
+
+def _answered() -> list[Any]:
+    return [Dialog.waiting_since.remove(), Dialog.wait_shard.remove(), Dialog.late.remove(),
+            Dialog.offered_to.remove(), Dialog.offered_name.remove(), Dialog.offered_at.remove()]
+
+
+def stop_waiting(dialog_id: str) -> None:
+    """UpdateItem dialogs[dialog_id]: nothing waits for an answer (closed, or the bot answered)."""
+    _conditional_update(Dialog(dialog_id), _answered(), Dialog.dialog_id.exists())
+
+
+def start_waiting(dialog_id: str, at_ms: int) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id]: the wait for an answer starts now, unless it runs."""
+    dialog = Dialog(dialog_id)
+    actions = [Dialog.waiting_since.set(Dialog.waiting_since | at_ms),
+               Dialog.wait_shard.set(Dialog.wait_shard | wait_shard_of(dialog_id))]
+    return dialog if _conditional_update(dialog, actions, Dialog.dialog_id.exists()) else None
+
+
+def waiting_dialogs(shard: str, since_ms: int) -> Any:
+    """Query dialogs.wait-index[shard, waiting_since <= since_ms], all pages (an iterator)."""
+    return Dialog.by_wait.query(shard, Dialog.waiting_since <= since_ms)
+
+
+def mark_waiting(dialog: Dialog, actions: list[Any]) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id] while the same wait runs (nobody answered meanwhile):
+    the answer-time flags (`late`, `offered_to`)."""
+    updated = Dialog(dialog.dialog_id)
+    still = Dialog.waiting_since == dialog.waiting_since
+    return updated if _conditional_update(updated, actions, still) else None
+
+
+def set_dialog_fields_if(dialog_id: str, actions: list[Any], condition: Condition) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id] when `condition` holds: the dialog as updated, or None."""
+    dialog = Dialog(dialog_id)
+    return dialog if _conditional_update(dialog, actions, condition) else None
+
+
+def set_dialog_fields(dialog_id: str, actions: list[Any]) -> Dialog | None:
+    """UpdateItem dialogs[dialog_id] (while it exists): fields no index key depends on."""
+    dialog = Dialog(dialog_id)
+    return dialog if _conditional_update(dialog, actions, Dialog.dialog_id.exists()) else None
 
 
 def add_visitor_connection(dialog_id: str, visitor_id: str, connection_id: str) -> Dialog | None:

@@ -233,6 +233,18 @@ class DialogMailIndex(GlobalSecondaryIndex):
     mail_due_at = NumberAttribute(range_key=True)
 
 
+class DialogWaitIndex(GlobalSecondaryIndex):
+    """Sparse: dialogs whose visitor waits for an operator's answer, by how long (the answer-time
+    schedule, docs/routing.md)."""
+
+    class Meta:
+        index_name = "wait-index"
+        projection = AllProjection()
+
+    wait_shard = UnicodeAttribute(hash_key=True)
+    waiting_since = NumberAttribute(range_key=True)
+
+
 class AuthorAttribute(MapAttribute):
     kind = UnicodeAttribute()
     id = UnicodeAttribute(null=True)
@@ -277,10 +289,28 @@ class Dialog(Model):
     mail_subject = UnicodeAttribute(null=True)
     mail_root_ref = UnicodeAttribute(null=True)
     mail_last_ref = UnicodeAttribute(null=True)
+    # Routing (docs/routing.md). The routing table decides who has the dialog; `assignee_*`
+    # mirror it for the lists. `waiting_since`: the oldest visitor message not answered yet.
+    waiting_since = NumberAttribute(null=True)
+    wait_shard = UnicodeAttribute(null=True)
+    late = BooleanAttribute(null=True)  # waited over the site's answer time
+    offered_to = UnicodeAttribute(null=True)  # waited over reassign time: offered to this operator
+    offered_name = UnicodeAttribute(null=True)
+    offered_at = NumberAttribute(null=True)
+    queue_no = NumberAttribute(null=True)  # its ticket in the site's queue while it waits there
+    queued_at = NumberAttribute(null=True)
+    assigned_at = NumberAttribute(null=True)
+    previous_dialog_id = UnicodeAttribute(null=True)  # the closed dialog this one continues
+    rating = UnicodeAttribute(null=True)  # "good" | "bad"
+    rating_comment = UnicodeAttribute(null=True)
+    rated_at = NumberAttribute(null=True)
+    bot = UnicodeAttribute(null=True)  # "active" | "handed_off"
+    bot_state = UnicodeAttribute(null=True)  # bot.BotState as JSON
     by_site_status = DialogSiteStatusIndex()
     by_assignee = DialogAssigneeIndex()
     by_visitor = DialogVisitorIndex()
     by_mail = DialogMailIndex()
+    by_wait = DialogWaitIndex()
 
 
 class MessageSeqIndex(LocalSecondaryIndex):
@@ -331,6 +361,8 @@ class Template(Model):
     text = UnicodeAttribute()
     updated_at = NumberAttribute()
     updated_by = UnicodeAttribute()
+    faq = BooleanAttribute(null=True)  # the site's bot may answer with it
+    keywords = UnicodeAttribute(null=True)  # words the bot matches besides the text
 
 
 class SiteConfig(Model):
@@ -383,6 +415,36 @@ class MailItem(Model):
     expires_at = NumberAttribute(null=True)  # TTL (epoch seconds) for "in#" items
 
 
+class RoutingItem(Model):
+    """Who answers what, per site (docs/routing.md). Every change that moves capacity is one
+    TransactWriteItems over this small table, so its counters cannot drift apart:
+
+    - "op#<operator_id>": presence, console connections, `load` (open dialogs assigned) and
+      `cap` (the operator's override, else the site's default);
+    - "a#<dialog_id>": the dialog is assigned to `operator_id` and counts in its load;
+    - "queue": the site's FIFO queue, tickets `head` (next served) to `tail` (next issued);
+    - "q#<ticket, 12 digits>" and "in#<dialog_id>": a queued dialog, by ticket and by dialog."""
+
+    Meta = _meta("routing")
+    site_id = UnicodeAttribute(hash_key=True)
+    item_key = UnicodeAttribute(range_key=True)
+    operator_id = UnicodeAttribute(null=True)
+    dialog_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    presence = UnicodeAttribute(null=True)  # chosen: "online" | "away" | "offline"
+    conns = UnicodeSetAttribute(null=True)  # the operator's open console connections
+    gone_at = NumberAttribute(null=True)  # when the last one closed
+    load = NumberAttribute(null=True)
+    cap = NumberAttribute(null=True)
+    cap_override = NumberAttribute(null=True)
+    last_assigned_at = NumberAttribute(null=True)
+    head = NumberAttribute(null=True)
+    tail = NumberAttribute(null=True)
+    ticket = NumberAttribute(null=True)
+    handle_ms = NumberAttribute(null=True)  # "queue": a moving average of assigned-to-closed time
+    at = NumberAttribute(null=True)
+
+
 class ConnectionChannelIndex(GlobalSecondaryIndex):
     """Connections listening on a channel: `ops#<site_id>` or `vis#<visitor_id>`."""
 
@@ -410,7 +472,7 @@ class Connection(Model):
 TABLES: dict[str, type[Model]] = {
     "sites": Site, "operators": Operator, "visitors": Visitor, "visitor_events": VisitorEvent,
     "dialogs": Dialog, "messages": Message, "templates": Template, "connections": Connection,
-    "site_config": SiteConfig, "greetings": Greeting, "mail": MailItem,
+    "site_config": SiteConfig, "greetings": Greeting, "mail": MailItem, "routing": RoutingItem,
 }  # short name ("<prefix>-<name>" is the table) -> model
 ALL_MODELS: tuple[type[Model], ...] = tuple(TABLES.values())
 TIME_TO_LIVE: dict[str, str] = {"connections": "expires_at", "mail": "expires_at"}  # table -> TTL attribute (epoch s)

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from typing import Any, Iterable, Optional
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -69,8 +70,26 @@ class SentMailRoute:
         return [body]
 
 
+class AtomicDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time. DynamoDB applies each write (a
+    conditional update, a transaction) atomically; moto checks a condition and then writes in
+    separate steps, so two threads of its server could both pass the same condition (two
+    dialogs taking an operator's last slot). Serialising DynamoDB calls restores DynamoDB's
+    guarantee; other services run as before."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self._lock:
+            return list(self.app(environ, start_response))
+
+
 def build_app() -> WSGIApp:
-    return SentMailRoute(S3PostPolicy(DomainDispatcherApplication(create_backend_app)))
+    return SentMailRoute(AtomicDynamoDB(S3PostPolicy(DomainDispatcherApplication(create_backend_app))))
 
 
 def _exit(signum: int, frame: Any) -> None:

@@ -1,0 +1,103 @@
+"""Ratings: after a dialog closes the visitor rates it (good or bad, and a comment) in the
+widget or from an emailed answer's links; operators see it on the dialog."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+from chalicelib import dialogs, protocol
+from chalicelib.clock import now_ms
+from chalicelib.delivery import Outbox
+from chalicelib.errors import NotFound
+from chalicelib.mail import mirror, tokens
+from chalicelib.storage import access
+from chalicelib.storage.models import Connection, Dialog
+
+MAX_COMMENT_CHARS = protocol.MAX_COMMENT_CHARS
+
+
+def rate(dialog: Dialog, score: str, comment: str, outbox: Outbox | None) -> Dialog:
+    """Stores the visitor's rating (a new one replaces it) and tells the operators."""
+    comment_action = Dialog.rating_comment.set(comment) if comment else Dialog.rating_comment.remove()
+    rated = access.set_dialog_fields(dialog.dialog_id, [Dialog.rating.set(score), comment_action,
+                                                        Dialog.rated_at.set(now_ms())])
+    if rated is None:
+        raise NotFound("dialog not found")
+    if outbox is not None:
+        outbox.add(access.channel_connections(f"ops#{rated.site_id}"),
+                   {"type": "dialog", "dialog": dialogs.dialog_summary(rated)})
+    return rated
+
+
+def _rate(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
+    dialog = access.get_dialog(frame.dialog_id or "")
+    if dialog is None or dialog.visitor_id != conn.subject_id:
+        raise NotFound("dialog not found")
+    rated = rate(dialog, frame.score or "good", frame.comment or "", outbox)
+    outbox.add([conn.connection_id], {"type": "rated", "dialog_id": rated.dialog_id, "score": rated.rating,
+                                      "comment": rated.rating_comment or ""})
+
+
+HANDLERS: dict[str, Callable[[Connection, protocol.Frame, Outbox], None]] = {"rate": _rate}
+
+
+# --- from an email ----------------------------------------------------------------------------
+
+def rate_token(dialog: Dialog) -> str:
+    """The signed token of an emailed answer's rating links."""
+    return tokens.rate_token(mirror.site_key(dialog.site_id), dialog.dialog_id)
+
+
+def _dialog(token: object) -> Dialog | None:
+    claimed = tokens.rated_dialog(token)
+    dialog = access.get_dialog(claimed[0]) if claimed else None
+    if claimed is None or dialog is None:
+        return None
+    return dialog if tokens.rate_signed(mirror.site_key(dialog.site_id), *claimed) else None
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    html: str
+
+
+def _page(status: int, title: str, body: str) -> Page:
+    return Page(status, (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<title>{escape(title)}</title></head>'
+        '<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">'
+        f'<h1 style="font-size:1.3rem">{escape(title)}</h1>{body}</body></html>'))
+
+
+_INVALID = ("This link is not valid", "<p>It may have been cut off. Copy the whole link from the email.</p>")
+
+
+def confirm_page(token: object, score: object) -> Page:
+    """What a rating link opens: the choice and a comment box (a link scanner rates nothing)."""
+    dialog = _dialog(token)
+    if dialog is None:
+        return _page(404, *_INVALID)
+    chosen = score if score in protocol.SCORES else "good"
+    options = "".join(
+        f'<label style="margin-right:1rem"><input type="radio" name="s" value="{value}"'
+        f'{" checked" if value == chosen else ""}> {label}</label>'
+        for value, label in (("good", "👍 Good"), ("bad", "👎 Bad")))
+    return _page(200, "How was your chat with us?", (
+        f'<form method="post"><input type="hidden" name="t" value="{escape(str(token), quote=True)}">'
+        f'<p>{options}</p><p><label>Anything to add? (optional)<br>'
+        f'<textarea name="comment" rows="4" maxlength="{MAX_COMMENT_CHARS}" style="width:100%"></textarea>'
+        '</label></p><button type="submit" data-testid="rate">Send</button></form>'))
+
+
+def rate_from_email(token: object, score: object, comment: object, outbox: Outbox | None) -> Page:
+    dialog = _dialog(token)
+    if dialog is None:
+        return _page(404, _INVALID[0], "<p>Nothing was changed.</p>")
+    if score not in protocol.SCORES:
+        return _page(400, "Please choose Good or Bad", "<p>Go back and pick one.</p>")
+    text = comment.strip()[:MAX_COMMENT_CHARS] if isinstance(comment, str) else ""
+    rate(dialog, str(score), text, outbox)
+    return _page(200, "Thank you!", "<p>Your rating helps us answer better.</p>")
