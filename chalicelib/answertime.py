@@ -70,7 +70,7 @@ def _review(dialog: Dialog, at: int, s: triggers.Settings, outbox: Outbox, repor
         waiting_since=int(dialog.waiting_since) if dialog.waiting_since is not None else None,
         assignee_id=dialog.assignee_id, late=bool(dialog.late), offered_to=dialog.offered_to,
         offered_at=int(dialog.offered_at) if dialog.offered_at is not None else None,
-        queued=dialog.queue_no is not None, open=dialog.status == "open" and dialog.bot != "active",
+        queued=dialog.queued_at is not None, open=dialog.status == "open" and dialog.bot != "active",
         assigned_at=int(dialog.assigned_at) if dialog.assigned_at is not None else None)
     decision = routing.review(waiting, at, s.answer_seconds, s.reassign_seconds)
     if decision.flag and _mark(dialog, [Dialog.late.set(True)], outbox):

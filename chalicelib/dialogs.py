@@ -81,7 +81,7 @@ def dialog_summary(dialog: Dialog, queue_head: int | None = None) -> dict[str, A
     is known when the caller read the queue's `queue_head`."""
     assignee = ({"operator_id": dialog.assignee_id, "name": dialog.assignee_name or "Operator"}
                 if dialog.assignee_id else None)
-    queued = dialog.queue_no is not None and not dialog.assignee_id
+    queued = dialog.queued_at is not None and dialog.queue_no is not None and not dialog.assignee_id
     return {
         "dialog_id": dialog.dialog_id,
         "visitor_id": dialog.visitor_id,

@@ -239,10 +239,12 @@ def _mirror_actions(dialog: Dialog) -> list[Any]:
                        else Dialog.assigned_at.remove())
         if dialog.offered_to:
             actions += [Dialog.offered_to.remove(), Dialog.offered_name.remove(), Dialog.offered_at.remove()]
-    ticket = int(queued.ticket) if queued is not None and queued.ticket is not None else None
-    if (int(dialog.queue_no) if dialog.queue_no is not None else None) != ticket:
-        actions += ([Dialog.queue_no.set(ticket), Dialog.queued_at.set(int(queued.at or now_ms()))]
-                    if queued is not None else [Dialog.queue_no.remove(), Dialog.queued_at.remove()])
+    # `queue_no` stays after the dialog leaves the queue: its last ticket (the FIFO audit's).
+    if queued is not None and queued.ticket is not None:
+        if dialog.queue_no is None or int(dialog.queue_no) != int(queued.ticket) or dialog.queued_at is None:
+            actions += [Dialog.queue_no.set(int(queued.ticket)), Dialog.queued_at.set(int(queued.at or now_ms()))]
+    elif dialog.queued_at is not None:
+        actions.append(Dialog.queued_at.remove())
     return actions
 
 
@@ -252,9 +254,10 @@ def publish(dialog_id: str, outbox: Outbox, team: bool = False) -> Dialog | None
     dialog, _changed = sync(dialog_id)
     if dialog is None:
         return None
-    queue = routes.queue_state(dialog.site_id)
+    waits = dialog.queued_at is not None and not dialog.assignee_id
+    queue = routes.queue_state(dialog.site_id) if waits else None
     operators = access.channel_connections(f"ops#{dialog.site_id}")
-    outbox.add(operators, {"type": "dialog", "dialog": dialogs.dialog_summary(dialog, queue.head)})
+    outbox.add(operators, {"type": "dialog", "dialog": dialogs.dialog_summary(dialog, queue.head if queue else None)})
     if dialog.visitor_conns:
         outbox.add(dialog.visitor_conns, queue_frame(dialog, queue))
     if team:
@@ -270,7 +273,7 @@ def queue_frame(dialog: Dialog | None, queue: routes.QueueState | None = None) -
         return frame
     if dialog.assignee_id:
         frame["operator"] = {"name": dialog.assignee_name or "Operator"}
-    elif dialog.queue_no is not None:
+    elif dialog.queued_at is not None and dialog.queue_no is not None:
         queue = queue or routes.queue_state(dialog.site_id)
         position = routes.tickets_before(dialog.site_id, int(dialog.queue_no)) + 1
         ops = routes.operator_states(dialog.site_id)

@@ -59,7 +59,7 @@ def hand_off(dialog: Dialog, reason: str, outbox: Outbox, step: bot.Step | None 
     learned, and the dialog is routed like any new one."""
     taken = access.set_dialog_fields_if(dialog.dialog_id, [Dialog.bot.set("handed_off")], Dialog.bot == "active")
     if taken is None:
-        if not dialog.assignee_id and dialog.queue_no is None and dialog.status == "open":
+        if not dialog.assignee_id and dialog.queued_at is None and dialog.status == "open":
             dispatch.route(dialog, outbox)
         return
     visitor = access.get_visitor(dialog.visitor_id)
