@@ -346,3 +346,24 @@ def test_a_cap_must_be_in_range(chat):
 
 
 
+
+
+def test_an_emailed_answer_carries_rating_links_that_rate_the_dialog(chat):
+    import re
+    import time
+
+    import boto3
+    from tests.test_mail import DELAY_MS, _call, _get, answer, chat_with_email, run_mirror, sent_mail, text_of
+
+    boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="mail.shop.example")
+    _, _, op, dialog_id = chat_with_email(chat, "mia@example.com")
+    answer(chat, op, dialog_id, "It ships tomorrow", "cid-rate-0001")
+    run_mirror(int(time.time() * 1000) + DELAY_MS + 1000)
+    text = text_of(sent_mail()[-1][1])
+    links = re.findall(r"https://api\.example/api/rate\?t=(\S+)&s=(good|bad)", text)
+    assert [score for _, score in links] == ["good", "bad"]
+    token = links[1][0]
+    opened = _get(chat, f"/api/rate?t={token}&s=bad")
+    assert opened["status"] == 200 and summary(dialog_id)["rating"] is None  # a link scanner rates nothing
+    assert _call(chat, "POST", "/api/rate", f"t={token}&s=bad&comment=Too+slow")["status"] == 200
+    assert summary(dialog_id)["rating"]["score"] == "bad" and summary(dialog_id)["rating"]["comment"] == "Too slow"

@@ -20,26 +20,32 @@ _TEXTS: dict[str, dict[str, str]] = {
     "en": {"subject": "Your conversation with {site}", "wrote": "{name} from {site} wrote:",
            "hint": "Reply to this email to answer: your reply goes straight into the chat.",
            "open": "Continue in the chat", "stop": "Stop emailing me answers",
+           "rate": "How did we do?", "good": "Good", "bad": "Bad",
            "file": "Attached in the chat: {name}"},
     "ru": {"subject": "Ваш разговор с {site}", "wrote": "{name} из {site} пишет:",
            "hint": "Ответьте на это письмо: ответ сразу попадёт в чат.",
            "open": "Продолжить в чате", "stop": "Не присылать ответы на почту",
+           "rate": "Оцените нашу помощь", "good": "Хорошо", "bad": "Плохо",
            "file": "Файл в чате: {name}"},
     "ja": {"subject": "{site}とのお問い合わせ", "wrote": "{site}の{name}からの返信:",
            "hint": "このメールに返信すると、そのままチャットに届きます。",
            "open": "チャットで続ける", "stop": "回答をメールで受け取らない",
+           "rate": "対応はいかがでしたか？", "good": "良い", "bad": "悪い",
            "file": "チャットに添付: {name}"},
     "zh": {"subject": "您与{site}的对话", "wrote": "{site}的{name}回复：",
            "hint": "直接回复此邮件即可，您的回复会进入聊天。",
            "open": "在聊天中继续", "stop": "不再通过邮件接收回复",
+           "rate": "您对我们的服务满意吗？", "good": "满意", "bad": "不满意",
            "file": "聊天中的附件：{name}"},
     "es": {"subject": "Tu conversación con {site}", "wrote": "{name} de {site} escribió:",
            "hint": "Responde a este correo: tu respuesta llegará directamente al chat.",
            "open": "Continuar en el chat", "stop": "No enviarme las respuestas por correo",
+           "rate": "¿Qué tal le atendimos?", "good": "Bien", "bad": "Mal",
            "file": "Adjunto en el chat: {name}"},
     "de": {"subject": "Ihr Gespräch mit {site}", "wrote": "{name} von {site} schrieb:",
            "hint": "Antworten Sie einfach auf diese E-Mail: Ihre Antwort landet direkt im Chat.",
            "open": "Im Chat weiterschreiben", "stop": "Keine Antworten mehr per E-Mail",
+           "rate": "Wie waren wir?", "good": "Gut", "bad": "Schlecht",
            "file": "Im Chat angehängt: {name}"},
 }
 LANGUAGES = tuple(_TEXTS)
@@ -63,6 +69,7 @@ class Mirror:
     chat_link: str
     unsubscribe_link: str
     answers: tuple[Answer, ...]
+    rate_link: str = ""  # + "&s=good" or "&s=bad": the rating page (chalicelib.ratings)
     subject: str | None = None  # the thread's subject, once one was sent
     in_reply_to: str | None = None  # the thread's newest Message-ID
     references: tuple[str, ...] = ()
@@ -126,9 +133,20 @@ def _text(mirror: Mirror, texts: dict[str, str]) -> str:
             parts += [texts["wrote"].format(name=answer.author, site=mirror.site_name), ""]
             previous = answer.author
         parts += [*_answer_lines(answer, texts), ""]
-    parts += ["--", texts["hint"], f"{texts['open']}: {mirror.chat_link}",
-              f"{texts['stop']}: {mirror.unsubscribe_link}", ""]
+    parts += ["--", texts["hint"], f"{texts['open']}: {mirror.chat_link}"]
+    if mirror.rate_link:
+        parts += [f"{texts['rate']} {texts['good']}: {mirror.rate_link}&s=good",
+                  f"{texts['rate']} {texts['bad']}: {mirror.rate_link}&s=bad"]
+    parts += [f"{texts['stop']}: {mirror.unsubscribe_link}", ""]
     return "\n".join(parts)
+
+
+def _rating_html(mirror: Mirror, texts: dict[str, str]) -> str:
+    if not mirror.rate_link:
+        return ""
+    links = " ".join(f'<a href="{escape(mirror.rate_link + "&s=" + score, quote=True)}" style="margin-right:12px">'
+                     f'{icon} {escape(texts[score])}</a>' for score, icon in (("good", "👍"), ("bad", "👎")))
+    return f'<p style="color:#555;font-size:13px">{escape(texts["rate"])} {links}</p>'
 
 
 def _html(mirror: Mirror, texts: dict[str, str]) -> str:
@@ -154,6 +172,7 @@ def _html(mirror: Mirror, texts: dict[str, str]) -> str:
         f'<p style="margin:20px 0"><a href="{escape(mirror.chat_link, quote=True)}" style="background:{accent};'
         f'color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">{escape(texts["open"])}</a></p>'
         f'<p style="color:#555;font-size:13px">{escape(texts["hint"])}</p>'
+        f'{_rating_html(mirror, texts)}'
         f'<p style="color:#888;font-size:12px"><a href="{escape(mirror.unsubscribe_link, quote=True)}" '
         f'style="color:#888">{escape(texts["stop"])}</a></p>'
         f'</div></body></html>'

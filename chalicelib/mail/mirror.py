@@ -146,6 +146,7 @@ def _mirror_of(dialog: Dialog, site: Site, visitor: Visitor, answers: list[Messa
         from_address=settings.mail_from, to=visitor.email or "",
         reply_to=tokens.reply_address(key, dialog.dialog_id, settings.inbound_domain),
         chat_link=chat_link(site, visitor), unsubscribe_link=unsubscribe_link(site.site_id, visitor.visitor_id),
+        rate_link=f"{settings.public_url}/api/rate?t={quote(tokens.rate_token(key, dialog.dialog_id))}",
         answers=tuple(compose.Answer(m.author.name or "Operator", m.text, m.file.name if m.file else None)
                       for m in answers),
         subject=dialog.mail_subject, in_reply_to=dialog.mail_last_ref,
