@@ -101,13 +101,16 @@ class OperatorBot:
         self.closed.add(dialog_id)
 
 
-async def _load_sampler(moto_url: str, site_id: str, stop: asyncio.Event, seen: dict[str, int]) -> None:
+async def _load_sampler(moto_url: str, site_id: str, operator_ids: set[str], stop: asyncio.Event,
+                        seen: dict[str, int]) -> None:
     db = _dynamodb(moto_url)
     while not stop.is_set():
         items = await asyncio.to_thread(
             db.query, TableName=f"{PREFIX}-routing", KeyConditionExpression="site_id = :s AND begins_with(item_key, :p)",
             ExpressionAttributeValues={":s": {"S": site_id}, ":p": {"S": "op#"}}, ConsistentRead=True)
         for item in items["Items"]:
+            if item["item_key"]["S"][3:] not in operator_ids:
+                continue  # the stack's own operators (who may have taken dialogs themselves)
             load, cap = int(item.get("load", {"N": "0"})["N"]), int(item.get("cap", {"N": "0"})["N"])
             seen["max_load"] = max(seen.get("max_load", 0), load)
             seen["over_cap"] = seen.get("over_cap", 0) + (1 if load > cap else 0)
@@ -192,7 +195,7 @@ async def run(stack: Any, args: argparse.Namespace) -> dict[str, Any]:
     for bot in bots:
         bot.start()
     stop, seen = asyncio.Event(), {}
-    sampler = asyncio.ensure_future(_load_sampler(stack.moto_url, site_id, stop, seen))
+    sampler = asyncio.ensure_future(_load_sampler(stack.moto_url, site_id, {b.operator_id for b in bots}, stop, seen))
     results: list[dict[str, Any]] = []
     try:
         for wave in range(0, args.dialogs, args.burst):

@@ -108,7 +108,7 @@ def _reassign(dialog: Dialog, outbox: Outbox) -> bool:
     """Its operator did not answer after the offer: it moves to the operator it was offered
     to; if they can no longer take it, the offer lapses and the next review offers again."""
     try:
-        dispatch.assign_to(dialog.site_id, dialog.dialog_id, dialog.offered_to or "", outbox, must_be_online=True)
+        dispatch.assign_to(dialog.site_id, dialog.dialog_id, dialog.offered_to or "", outbox, by="routing")
         return True
     except Invalid as exc:
         logger.info("offer lapsed", extra={"dialog_id": dialog.dialog_id, "reason": exc.message})

@@ -20,7 +20,7 @@ from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid, NotFound, ParleyError, Unauthorized
 from chalicelib.mail import mirror
 from chalicelib.posting import deliver, message_view
-from chalicelib.storage import access, blobs
+from chalicelib.storage import access, blobs, routes
 from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message, Visitor
 
 logger = Logger(service="parley", child=True)
@@ -329,10 +329,11 @@ def _operator_subscribe(conn: Connection, frame: protocol.Frame, outbox: Outbox)
     else:
         page, cursor = access.dialogs_in_status(conn.site_id, frame.status, frame.cursor,
                                                 protocol.DIALOG_PAGE, frame.tag, frame.segment)
+    head = routes.queue_state(conn.site_id).head if frame.status == "open" else None
     outbox.add([conn.connection_id], {
         "type": "dialogs", "status": frame.status, "assignee": frame.assignee, "tag": frame.tag,
         "segment": frame.segment,
-        "dialogs": [dialogs.dialog_summary(d) for d in page], "cursor": cursor,
+        "dialogs": [dialogs.dialog_summary(d, head) for d in page], "cursor": cursor,
     })
 
 

@@ -107,9 +107,12 @@ def _skip(site_id: str, head: int, dialog_id: str | None) -> str | None:
 
 # --- handing over ---------------------------------------------------------------------------
 
-def assign_to(site_id: str, dialog_id: str, operator_id: str, outbox: Outbox, *, must_be_online: bool) -> Dialog:
+def assign_to(site_id: str, dialog_id: str, operator_id: str, outbox: Outbox, *, by: str) -> Dialog:
     """The dialog moves to `operator_id` (from whoever has it, out of the queue if it waits
-    there), if the operator has room: Invalid saying why not otherwise."""
+    there). Given by someone else (`by`: the operator acting, or "routing"), the receiver must
+    be online with room: Invalid saying why not otherwise. Caps bound what others hand an
+    operator; an operator may take a dialog themselves (answer it, take an offer, reopen it)."""
+    must_be_online = capped = by != operator_id
     target = _operator_item(site_id, operator_id)
     for _ in range(ATTEMPTS):
         held = routes.get_item(site_id, routes.assignment_key(dialog_id))
@@ -120,7 +123,7 @@ def assign_to(site_id: str, dialog_id: str, operator_id: str, outbox: Outbox, *,
         ticket = int(queued.ticket) if queued is not None and queued.ticket is not None else None
         try:
             routes.assign_over(site_id, dialog_id, operator_id, target.name or "Operator", now_ms(),
-                               previous, ticket, must_be_online)
+                               previous, ticket, must_be_online, capped)
         except routes.Refused as exc:
             if routes.op_key(operator_id) in exc.items:
                 raise Invalid(_why_not(site_id, operator_id, must_be_online)) from None
@@ -176,9 +179,9 @@ def back_to_queue(site_id: str, dialog_id: str, outbox: Outbox) -> Dialog:
 
 
 def first_reply(dialog: Dialog, operator_id: str, outbox: Outbox) -> None:
-    """An operator answering a dialog nobody has takes it, if they have room."""
+    """An operator answering a dialog nobody has takes it."""
     try:
-        assign_to(dialog.site_id, dialog.dialog_id, operator_id, outbox, must_be_online=False)
+        assign_to(dialog.site_id, dialog.dialog_id, operator_id, outbox, by=operator_id)
     except Invalid:
         pass
 

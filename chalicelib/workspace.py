@@ -94,10 +94,8 @@ def _reopen(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
                      lambda d: dialogs.status_change(d, "open", at) if d.status != "open" else [])
     # The visitor writes into it again, unless they have started another dialog meanwhile.
     access.claim_open_dialog(dialog.visitor_id, dialog.dialog_id)
-    try:  # (either way the operators get the dialog's summary)  # the operator who reopens it answers it, when they have room; else it is routed
-        dispatch.assign_to(conn.site_id, dialog.dialog_id, conn.subject_id, outbox, must_be_online=False)
-    except Invalid:
-        dispatch.route(dialog, outbox)
+    # The operator who reopens it has it again (the operators get its summary).
+    dispatch.assign_to(conn.site_id, dialog.dialog_id, conn.subject_id, outbox, by=conn.subject_id)
 
 
 def _assign(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
@@ -108,8 +106,7 @@ def _assign(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
         dispatch.back_to_queue(conn.site_id, dialog.dialog_id, outbox)
         return
     _site_operator(conn, frame.operator_id)
-    dispatch.assign_to(conn.site_id, dialog.dialog_id, frame.operator_id, outbox,
-                       must_be_online=frame.operator_id != conn.subject_id)
+    dispatch.assign_to(conn.site_id, dialog.dialog_id, frame.operator_id, outbox, by=conn.subject_id)
 
 
 def _site_operator(conn: Connection, operator_id: str) -> Operator:
@@ -130,8 +127,7 @@ def _transfer(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
         dispatch.back_to_queue(conn.site_id, dialog.dialog_id, outbox)
     else:
         receiver = _site_operator(conn, frame.operator_id).name
-        dispatch.assign_to(conn.site_id, dialog.dialog_id, frame.operator_id, outbox,
-                           must_be_online=frame.operator_id != conn.subject_id)
+        dispatch.assign_to(conn.site_id, dialog.dialog_id, frame.operator_id, outbox, by=conn.subject_id)
     text = f"Transferred to {receiver} by {conn.name or 'Operator'}" + (f": {frame.comment}" if frame.comment else "")
     posting.post(dialog.dialog_id, dialogs.operator_author(conn.subject_id, conn.name), text, outbox, note=True)
 

@@ -1,6 +1,7 @@
-// Notifications and sound for messages that arrive while the tab is hidden, and their setting.
+// Notifications and sound for messages that arrive while the tab is hidden, and their setting;
+// short in-page toasts (an assignment, a refusal of something done from the list).
 import { state, local, NOTIFY_KEY, visitorName } from './state.js';
-import { $, button, oneLine } from './util.js';
+import { $, el, button, oneLine } from './util.js';
 
 let audio = null;
 export function unlockAudio() {
@@ -61,4 +62,27 @@ export function setNotify(on) {
   local.set(NOTIFY_KEY, state.notify);
   if (state.notify) askPermission();
   renderNotify();
+}
+
+// A short message at the bottom of the page; `action` ([label, fn]) adds a button. Text only.
+export function toast(text, opts = {}) {
+  const box = $('toasts');
+  const t = el('div', 'toast' + (opts.error ? ' error-toast' : ''));
+  t.dataset.testid = opts.testid || 'toast';
+  if (opts.dialogId) {
+    t.dataset.dialogId = opts.dialogId;
+    // The latest news of a dialog replaces what was said about it before.
+    for (const old of box.querySelectorAll(`[data-dialog-id="${CSS.escape(opts.dialogId)}"]`)) old.remove();
+  }
+  t.append(el('span', null, text));
+  const close = () => { clearTimeout(timer); t.remove(); };
+  if (opts.action) t.append(button(opts.action[0], 'small', 'toast-action', () => { close(); opts.action[1](); }));
+  const x = button('×', 'small x', 'toast-close', close);
+  x.setAttribute('aria-label', 'Dismiss');
+  t.append(x);
+  box.append(t);
+  while (box.children.length > 4) box.firstChild.remove();
+  const timer = setTimeout(close, opts.ms || 8000);
+  if (document.hidden && opts.notify && state.notify) beep();
+  return t;
 }

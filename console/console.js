@@ -5,8 +5,8 @@
 import { state, isClosed } from './state.js';
 import { $, paneError } from './util.js';
 import { act, connect, ping, flushOutbox, restoreOutbox, setNetHooks } from './net.js';
-import { subscribe, setFilter, renderFilterOptions, renderList, markRead, refreshRow } from './list.js';
-import { openDialog, moveDialog, sendReply, setMode, toggleAllHistory, onReplyInput } from './dialog.js';
+import { subscribe, setFilter, renderFilterOptions, renderList, markRead, refreshRow, wireTeam, assignedByMe, closeTransfer } from './list.js';
+import { openDialog, moveDialog, sendReply, setMode, toggleAllHistory, onReplyInput, renderHeader } from './dialog.js';
 import { onSuggestKey, closeSuggest, saveAsTemplate, renderTemplates, focusTplForm } from './templates.js';
 import { CARD_FIELDS, saveField, clearCardError, toggleCard } from './card.js';
 import { attachFile } from './files.js';
@@ -32,6 +32,7 @@ function closePopups() {
   if (!$('settings').hidden) { togglePopup('settings', 'settings-open', false); closed = true; }
   if (!$('tpl-panel').hidden) { togglePopup('tpl-panel', 'tpl-open', false); state.tplEdit = null; $('tpl-open').focus(); closed = true; }
   if (!$('tpl-save-form').hidden) { $('tpl-save-form').hidden = true; state.tplSaving = false; closed = true; }
+  if (!$('transfer-form').hidden) { closeTransfer(); $('transfer-open').focus(); closed = true; }
   if ($('app').classList.contains('show-card')) { toggleCard(false); closed = true; }
   return closed;
 }
@@ -92,7 +93,13 @@ function wireComposer() {
 function wireHeader() {
   $('close-dialog').addEventListener('click', () => act({ type: 'close', dialog_id: state.openId }));
   $('reopen-dialog').addEventListener('click', () => act({ type: 'reopen', dialog_id: state.openId }));
-  $('assign').addEventListener('change', e => act({ type: 'assign', dialog_id: state.openId, operator_id: e.target.value || null }));
+  $('assign').addEventListener('change', e => {
+    const id = state.openId;
+    const operatorId = e.target.value || null;
+    assignedByMe(id, operatorId);
+    // A refusal (the operator is at capacity) is shown, and the select shows the assignee again.
+    act({ type: 'assign', dialog_id: id, operator_id: operatorId }, text => { paneError(text); if (state.openId === id) renderHeader(); });
+  });
   $('history-toggle').addEventListener('click', toggleAllHistory);
   $('card-toggle').addEventListener('click', () => toggleCard());
   $('card-close').addEventListener('click', () => { toggleCard(false); $('card-toggle').focus(); });
@@ -196,6 +203,7 @@ function init() {
   wireFiles();
   wireCard();
   wirePage();
+  wireTeam();
   startTimers();
   restoreOutbox();
   resumeSession();

@@ -2,7 +2,7 @@
 import { state, myId, myName, visitorName, isClosed, openVisitor } from './state.js';
 import { $, el, button, byId, uid, clockTime, paneError } from './util.js';
 import { send, act, dropFromOutbox, saveOutbox, flushOutbox } from './net.js';
-import { markRead, renderList, refreshRow, listed } from './list.js';
+import { markRead, renderList, refreshRow, listed, renderRoutingHeader, closeTransfer } from './list.js';
 import { feedOf, topSeq, renderFeed, renderFeedMessage, renderBatch, renderPending, scrollFeed } from './feed.js';
 import { closeSuggest, updateSuggest } from './templates.js';
 import { renderCard, resetCard } from './card.js';
@@ -24,7 +24,7 @@ export function onMessage(m, live, batch) {
   if (!m || !m.dialog_id || typeof m.seq !== 'number') return;
   const id = m.dialog_id;
   if (m.client_id && state.outbox.has(m.client_id)) dropFromOutbox(m.client_id);
-  const isVisitor = !m.author || m.author.kind !== 'operator';
+  const isVisitor = !m.author || (m.author.kind !== 'operator' && m.author.kind !== 'bot');
   if (isVisitor) clearTyping(id);
   const feed = state.feeds.get(id);
   // A seq gap means a message stored concurrently may have missed this connection: fetch it.
@@ -110,8 +110,11 @@ export function showPane(on) {
   $('card').hidden = !on;
 }
 
-export function openDialog(id) {
+// `visitorHint`: the visitor of a dialog this console has no summary of yet (a linked earlier
+// dialog): their card lists it.
+export function openDialog(id, visitorHint) {
   if (state.openId && state.openId !== id) state.drafts.set(state.openId, $('reply-input').value);
+  if (state.openId !== id) closeTransfer();
   const previousVisitor = openVisitor();
   state.openId = id;
   const d = state.summaries.get(id) || {};
@@ -130,6 +133,9 @@ export function openDialog(id) {
     if (d.visitor_id !== previousVisitor) resetCard();
     renderCard();
     send({ type: 'visitor', visitor_id: d.visitor_id });
+  } else if (visitorHint) {
+    if (visitorHint !== previousVisitor) resetCard();
+    send({ type: 'visitor', visitor_id: visitorHint });
   }
   if (!$('reply-input').disabled) $('reply-input').focus();
 }
@@ -146,7 +152,13 @@ export function moveDialog(step) {
 
 export function renderHeader() {
   const d = state.summaries.get(state.openId);
-  if (!d) return;
+  if (!d) { // a linked dialog whose summary is on its way
+    $('dtitle').textContent = '';
+    $('dmeta').textContent = 'Loading…';
+    $('dtags').replaceChildren();
+    $('dflags').hidden = true;
+    return;
+  }
   const closed = d.status === 'closed';
   $('dtitle').textContent = d.visitor_name || 'Visitor';
   const bits = [];
@@ -175,6 +187,7 @@ export function renderHeader() {
     ? 'Write a note for operators; the visitor never sees it.'
     : 'Write a reply. Enter sends, Shift+Enter starts a new line, / inserts a template.';
   $('history-toggle').setAttribute('aria-pressed', String(state.allHistory));
+  renderRoutingHeader(d);
 }
 
 export function setMode(mode) {

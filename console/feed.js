@@ -44,6 +44,7 @@ export function renderFeed(keepScroll) {
 }
 
 function authorOf(m) {
+  if (m.author && m.author.kind === 'bot') return { name: m.author.name || 'Assistant', avatar: null, op: true, bot: true };
   if (m.author && m.author.kind === 'operator') {
     const op = operatorById(m.author.id) || {};
     return { name: m.author.name || op.name || 'Operator', avatar: op.avatar, op: true };
@@ -55,14 +56,21 @@ function authorOf(m) {
 
 function messageNode(m) {
   const who = authorOf(m);
-  const node = el('div', 'msg ' + (who.op ? 'operator' : 'visitor'));
+  const node = el('div', 'msg ' + (who.bot ? 'operator bot' : who.op ? 'operator' : 'visitor'));
   node.dataset.testid = 'feed-message';
-  node.dataset.author = who.op ? 'operator' : 'visitor';
+  node.dataset.author = who.bot ? 'bot' : who.op ? 'operator' : 'visitor';
   if (m.note) { node.dataset.note = 'true'; node.classList.add('note'); }
   const body = el('div', 'mbody');
   const head = el('div', 'head');
   if (m.note) head.append(el('span', 'label', 'Note'));
-  head.append(el('span', 'author', who.name), el('span', 'state'));
+  head.append(el('span', 'author', who.name));
+  if (who.bot) {
+    const mark = el('span', 'botmark', 'bot');
+    mark.dataset.testid = 'bot-label';
+    mark.title = 'An automatic answer';
+    head.append(mark);
+  }
+  head.append(el('span', 'state'));
   if (m.via === 'email') {
     const via = el('span', 'via', '✉ by email');
     via.dataset.testid = 'message-via-email';
@@ -103,7 +111,7 @@ function emailNodes(mail) {
 
 // "✉ emailed" on the operator's messages the visitor was sent by email (the summary's mailed_seqs).
 function setMailed(node, summary) {
-  const on = node.dataset.author === 'operator' && !node.classList.contains('note') && node.dataset.seq != null &&
+  const on = (node.dataset.author === 'operator' || node.dataset.author === 'bot') && !node.classList.contains('note') && node.dataset.seq != null &&
     ((summary && summary.mailed_seqs) || []).includes(+node.dataset.seq);
   let mark = node.querySelector('.mailed');
   if (on && !mark) {
@@ -118,7 +126,7 @@ export function markMailed(id) {
   const sec = sectionOf(id);
   if (!sec) return;
   const summary = state.summaries.get(id);
-  for (const node of sec.querySelectorAll('[data-author="operator"][data-seq]')) setMailed(node, summary);
+  for (const node of sec.querySelectorAll('[data-author="operator"][data-seq], [data-author="bot"][data-seq]')) setMailed(node, summary);
 }
 
 function fileNode(file) {

@@ -2,7 +2,7 @@
 import { state, openVisitor } from './state.js';
 import { $, byId, paneError, setUpStatus } from './util.js';
 import { send, setConn, flushOutbox, dropFromOutbox, dropConnection, onPong, RETRY_AFTER_MS } from './net.js';
-import { onDialogs, remember, matches, segmentsOf, markRead, renderList, renderFilterOptions, renderTagOptions, setFilter } from './list.js';
+import { onDialogs, remember, matches, segmentsOf, markRead, renderList, renderFilterOptions, renderTagOptions, setFilter, onTeam, onRouted, requestTeam, renderTeam } from './list.js';
 import { feedOf, renderFeed, sectionOf, boundaryText, pendingNode, markFailed } from './feed.js';
 import { onMessage, onHistory, onAck, onTyping, requestHistory, loadVisitorHistories, renderHeader } from './dialog.js';
 import { onTemplates } from './templates.js';
@@ -31,6 +31,7 @@ export function onFrame(f) {
     case 'invited': return onInvited(f);
     case 'greeted': onGreeted(f); return refreshStats();
     case 'proactive': return onProactiveFrame(f);
+    case 'team': return onTeam(f);
     case 'error': return onError(f);
     case 'pong': return onPong();
     default: return undefined;
@@ -55,6 +56,7 @@ function onWorkspace(f) {
   onTemplates(f.templates);
   renderList();
   if (state.openId) renderHeader();
+  requestTeam(); // presence, loads and the queue, on every (re)connect
 }
 
 function onDialogsPage(f) {
@@ -83,6 +85,7 @@ function onConnected() {
 
 function onProactiveFrame(f) {
   onProactive(f);
+  renderTeam(); // the site's default cap
   renderFilterOptions();
   refreshMonitor();
   if (state.openId) renderCard();
@@ -116,8 +119,10 @@ function onSummary(d, message) {
   const boundary = byId($('feed'), 'boundary', d.dialog_id);
   if (boundary) boundary.textContent = boundaryText(d);
   if (state.full && state.full.visitor_id === d.visitor_id) renderFull();
-  if (message && !old && !message.note) state.newDialog = d.dialog_id;
+  // A new dialog: first heard of with this message, or only as an empty dialog (routing said who has it).
+  if (message && !message.note && (!old || !(old.last_seq > 0))) state.newDialog = d.dialog_id;
   renderList();
+  onRouted(old, d, message);
 }
 
 function onVisitor(f) {

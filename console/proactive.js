@@ -11,6 +11,8 @@ const LOW_ACCEPTANCE = 3.5; // per cent (docs/proactive.md "Statistics")
 const editors = { trigger: null, segment: null }; // the open one of each: {node, saving, refresh}
 let settingsDirty = false;
 let settingsSaving = false;
+let routingDirty = false;
+let routingSaving = false;
 let blockSaving = false;
 let statsAsked = 0;
 let statsTimer = 0;
@@ -29,6 +31,7 @@ export function onProactive(f) {
   // A save is answered with this frame (its refusal with an `error`, which reopens the editor).
   for (const kind of ['trigger', 'segment']) if (editors[kind] && editors[kind].saving) closeEditor(kind);
   if (settingsSaving) { settingsSaving = false; settingsDirty = false; $('settings-status').textContent = 'Saved.'; }
+  if (routingSaving) { routingSaving = false; routingDirty = false; $('routing-status').textContent = 'Saved.'; }
   if (blockSaving) { blockSaving = false; $('block-value').value = ''; $('block-note').value = ''; }
   renderProactive();
 }
@@ -55,6 +58,7 @@ export function resetProactive() {
   closeEditor('trigger');
   closeEditor('segment');
   settingsDirty = settingsSaving = blockSaving = false;
+  routingDirty = routingSaving = false;
 }
 
 export function renderProactive() {
@@ -66,6 +70,7 @@ export function renderProactive() {
   renderSegments(p);
   renderBlocks(p);
   if (!settingsDirty && !settingsSaving) fillSettings(p.settings);
+  refreshRoutingSettings();
   for (const e of Object.values(editors)) if (e) e.refresh();
 }
 
@@ -386,6 +391,64 @@ function onSettingsSubmit(e) {
   });
 }
 
+// ---------- routing and bot (docs/protocol.md "Routing") ----------
+
+// A routing setting: the proactive frame's settings, else the team frame's, else the default.
+function routingValue(key, fallback) {
+  const p = state.proactive && state.proactive.settings;
+  if (p && p[key] != null) return p[key];
+  const t = state.team && state.team.settings;
+  if (t && t[key] != null) return t[key];
+  return fallback;
+}
+
+// Fills the form from the server's settings, unless the operator is editing it.
+export function refreshRoutingSettings() {
+  if (!wired || routingDirty || routingSaving || !state.proactive) return;
+  $('set-cap').value = routingValue('default_cap', 3);
+  $('set-answer').value = routingValue('answer_seconds', 30);
+  $('set-reassign').value = routingValue('reassign_seconds', 90);
+  $('set-bot').checked = !!routingValue('bot_enabled', false);
+  $('set-bot-name').value = routingValue('bot_name', 'Assistant');
+  $('set-autoreply').value = routingValue('autoreply', '');
+}
+
+// A whole number within [lo, hi] from an input, or an error message naming the field.
+function wholeNumber(id, label, lo, hi) {
+  const text = $(id).value.trim();
+  const n = Number(text);
+  if (text === '' || !Number.isInteger(n) || n < lo || n > hi) return [null, `${label}: a whole number from ${lo} to ${hi}.`];
+  return [n, null];
+}
+
+function onRoutingSubmit(e) {
+  e.preventDefault();
+  $('routing-status').textContent = '';
+  const error = $('routing-error');
+  error.textContent = '';
+  const fail = (id, text) => { error.textContent = text; $(id).focus(); };
+  const [cap, capErr] = wholeNumber('set-cap', 'Chats per operator at once', 1, 20);
+  if (capErr) return fail('set-cap', capErr);
+  const [answer, answerErr] = wholeNumber('set-answer', 'Answer within', 10, 600);
+  if (answerErr) return fail('set-answer', answerErr);
+  const [reassign, reassignErr] = wholeNumber('set-reassign', 'Offer to another operator after', answer, 3600);
+  if (reassignErr) return fail('set-reassign', reassignErr + ' (not less than "answer within")');
+  const botName = $('set-bot-name').value.trim().replace(/\s+/g, ' ');
+  if (!botName || botName.length > 40) return fail('set-bot-name', 'Bot name: 1 to 40 characters.');
+  const autoreply = $('set-autoreply').value.trim();
+  if (autoreply.length > 1000) return fail('set-autoreply', 'The automatic answer is 1000 characters at most.');
+  const settings = {
+    default_cap: cap, answer_seconds: answer, reassign_seconds: reassign,
+    bot_enabled: $('set-bot').checked, bot_name: botName, autoreply,
+  };
+  routingSaving = true;
+  request({ type: 'settings_save', settings }, text => {
+    routingSaving = false;
+    $('routing-status').textContent = '';
+    error.textContent = text;
+  });
+}
+
 let wired = false;
 function wire() {
   if (wired) return;
@@ -403,6 +466,9 @@ function wire() {
   form.addEventListener('submit', onSettingsSubmit);
   form.addEventListener('input', () => { settingsDirty = true; $('settings-status').textContent = ''; });
   $('set-always').addEventListener('change', showHours);
+  const routing = $('routing-form');
+  routing.addEventListener('submit', onRoutingSubmit);
+  routing.addEventListener('input', () => { routingDirty = true; $('routing-status').textContent = ''; });
   $('set-timezone').addEventListener('focus', () => {
     if ($('tz-options').children.length || !Intl.supportedValuesOf) return;
     fillSelect($('tz-options'), Intl.supportedValuesOf('timeZone').map(z => [z, z]));

@@ -5,6 +5,7 @@ import { connect, disconnect, isExpired } from './net.js';
 import { showPane } from './dialog.js';
 import { route } from './views.js';
 import { resetProactive } from './proactive.js';
+import { resetTeam } from './list.js';
 
 // This page is <base>/console/index.html; the REST API is <base>/api/ (<base> is empty, or an
 // API Gateway stage such as /api). Never an absolute path: it would drop the stage.
@@ -49,6 +50,7 @@ export function signOut(message) {
   state.proactive = null;
   state.filter.segment = '';
   resetProactive();
+  resetTeam();
   state.me = {};
   $('dialogs').replaceChildren();
   showPane(false);

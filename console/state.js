@@ -50,6 +50,7 @@ export const state = {
   livePending: null,     // live/left frames that arrive while a `monitor` snapshot is awaited
   greeted: new Map(),    // visitor_id -> the last `greeted` frame about them
   proactive: null,       // the last `proactive` frame: triggers, segments, blocks, settings, stats
+  team: null,            // the last `team` frame: operators (presence, load, cap), queue, routing settings
   segAsked: new Set(),   // visitors whose card was asked for to learn their segments
 };
 

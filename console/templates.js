@@ -118,10 +118,26 @@ export function renderTemplates() {
     if (edit && edit.id === t.template_id) { li.append(templateForm(edit)); return li; }
     const head = el('div', 'tpl-head');
     head.append(el('strong', null, '/' + t.shortcut), el('span', 'spacer'),
-      button('Edit', 'small', 'template-edit', () => { state.tplEdit = { id: t.template_id, shortcut: t.shortcut, text: t.text }; renderTemplates(); focusTplForm(); }),
+      button('Edit', 'small', 'template-edit', () => {
+        state.tplEdit = { id: t.template_id, shortcut: t.shortcut, text: t.text, faq: !!t.faq, keywords: typeof t.keywords === 'string' ? t.keywords : '' };
+        renderTemplates();
+        focusTplForm();
+      }),
       button('Delete', 'small danger', 'template-delete', () => act({ type: 'template_delete', template_id: t.template_id }, 'tpl')));
+    if (t.faq) {
+      const faq = el('span', 'chip faq', 'FAQ');
+      faq.dataset.testid = 'template-faq';
+      faq.title = 'The bot may answer with it';
+      head.firstChild.after(' ', faq);
+    }
     const meta = t.updated_by ? `${t.updated_by} · ${dayTime(t.updated_at)}` : '';
-    li.append(head, el('p', 'tpl-text', t.text), el('p', 'muted small', meta));
+    li.append(head, el('p', 'tpl-text', t.text));
+    if (typeof t.keywords === 'string' && t.keywords.trim()) {
+      const kw = el('p', 'small tpl-keywords', 'Keywords: ' + t.keywords);
+      kw.dataset.testid = 'template-keywords';
+      li.append(kw);
+    }
+    li.append(el('p', 'muted small', meta));
     return li;
   });
   if (edit && !edit.id) {
@@ -151,19 +167,37 @@ function templateForm(edit) {
   l1.append(sc);
   const l2 = el('label', null, 'Text ');
   l2.append(tx);
+  const faq = el('input');
+  faq.type = 'checkbox';
+  faq.checked = !!edit.faq;
+  faq.dataset.testid = 'template-edit-faq';
+  faq.addEventListener('change', () => { edit.faq = faq.checked; });
+  const l3 = el('label', 'check');
+  l3.append(faq, ' FAQ (the bot may answer with it)');
+  const kw = el('input');
+  kw.value = edit.keywords || '';
+  kw.maxLength = 300;
+  kw.spellcheck = true;
+  kw.placeholder = 'e.g. delivery shipping courier';
+  kw.dataset.testid = 'template-edit-keywords';
+  kw.addEventListener('input', () => { edit.keywords = kw.value; });
+  const l4 = el('label', null, 'Keywords the bot also matches ');
+  l4.append(kw);
   const save = el('button', 'primary small', 'Save');
   save.type = 'submit';
   save.dataset.testid = 'template-edit-save';
   const bar = el('div', 'tpl-head');
   bar.append(save, button('Cancel', 'small', null, () => { state.tplEdit = null; renderTemplates(); }));
-  f.append(l1, l2, bar);
+  f.append(l1, l2, l3, l4, bar);
   f.addEventListener('submit', e => {
     e.preventDefault();
     const shortcut = edit.shortcut.trim().replace(/^\//, '');
     const text = edit.text.trim();
     if (!shortcut || !text) { $('tpl-error').textContent = 'A template needs a shortcut and a text.'; return; }
+    const keywords = String(edit.keywords || '').trim();
+    if (keywords.length > 300) { $('tpl-error').textContent = 'Keywords are 300 characters at most.'; return; }
     edit.saving = true;
-    const frame = { type: 'template_save', shortcut, text };
+    const frame = { type: 'template_save', shortcut, text, faq: !!edit.faq, keywords };
     if (edit.id) frame.template_id = edit.id;
     act(frame, 'tpl');
   });

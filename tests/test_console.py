@@ -146,6 +146,18 @@ def test_two_operators_see_each_others_tags_notes_replies_and_close_and_the_visi
 
 
 def test_filters_open_closed_mine_unassigned_and_tag(stack, browser):
+    from infra.local.screenshots import OperatorSocket
+
+    away = OperatorSocket(stack)  # Ann away: routing leaves the new dialogs unassigned (queued)
+    away.request({"type": "presence", "status": "away"}, lambda f: f.get("type") == "team")
+    try:
+        _filters(stack, browser)
+    finally:
+        away.request({"type": "presence", "status": "online"}, lambda f: f.get("type") == "team")
+        away.close()
+
+
+def _filters(stack, browser):
     t = token()
     first = visitor(browser, stack, f"first visitor {t}")
     second = visitor(browser, stack, f"second visitor {t}")

@@ -68,7 +68,7 @@ def test_every_function_can_deliver_to_websockets_and_signs_with_the_secret(temp
     functions = of_type(template, "AWS::Lambda::Function")
     handlers = {f["Properties"]["Handler"] for f in functions.values()}
     assert handlers == {"app.app", "app.ws_connect", "app.ws_message", "app.ws_disconnect", "app.inbound_mail",
-                        "app.triggers_schedule", "app.mail_schedule"}
+                        "app.triggers_schedule", "app.mail_schedule", "app.answer_time_schedule"}
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["PARLEY_WS_ENDPOINT"]["Fn::Sub"].endswith(f"/{policy.WS_STAGE}")

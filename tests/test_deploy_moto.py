@@ -92,7 +92,8 @@ def test_deploy_update_and_destroy(moto, aws):
     # What the stack made, as the functions will find it.
     assert tables(aws) == sorted(f"parley-prod-{n}" for n in TABLES)
     indexes = aws("dynamodb").describe_table(TableName="parley-prod-dialogs")["Table"]["GlobalSecondaryIndexes"]
-    assert sorted(i["IndexName"] for i in indexes) == ["assignee-index", "mail-index", "site-status-index", "visitor-index"]
+    assert sorted(i["IndexName"] for i in indexes) == ["assignee-index", "mail-index", "site-status-index", "visitor-index",
+                                                         "wait-index"]
     functions = {f["FunctionName"]: f for f in aws("lambda").list_functions()["Functions"]}
     assert set(functions) >= {"parley-prod-websocket-message", "parley-prod-inbound-mail", "parley-prod-a-p-i-handler"}
     for function in functions.values():

@@ -367,3 +367,16 @@ def test_an_emailed_answer_carries_rating_links_that_rate_the_dialog(chat):
     assert opened["status"] == 200 and summary(dialog_id)["rating"] is None  # a link scanner rates nothing
     assert _call(chat, "POST", "/api/rate", f"t={token}&s=bad&comment=Too+slow")["status"] == 200
     assert summary(dialog_id)["rating"]["score"] == "bad" and summary(dialog_id)["rating"]["comment"] == "Too slow"
+
+
+def test_an_operator_may_take_a_dialog_themselves_beyond_their_cap_but_routing_never_gives_one(chat):
+    ann, ann_conn = login(chat)
+    set_cap(chat, ann_conn, ann, 1)
+    _, held = new_dialog(chat)
+    _, queued = new_dialog(chat)
+    assert summary(queued)["assignee"] is None and summary(queued)["queue_position"] == 1
+    chat.send(ann_conn, msg("I can take this one too", "op-cid-take-01", dialog_id=queued))
+    assert summary(queued)["assignee"]["operator_id"] == ann and summary(queued)["queued_at"] is None
+    assert loads(chat, ann_conn)["Ann"] == (2, 1)
+    _, later = new_dialog(chat)  # routing still holds her to her cap
+    assert summary(later)["assignee"] is None and summary(later)["queue_position"] == 1

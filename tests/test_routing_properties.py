@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.moto_chat import SHOP
@@ -62,7 +61,8 @@ class Site:
         elif kind == "transfer" and self.dialogs:
             dialog_id = self.dialogs[step[1] % len(self.dialogs)]
             target = self.ops[step[2]] if step[2] is not None else None
-            chat.send(self.conns[0], {"type": "transfer", "dialog_id": dialog_id, "operator_id": target})
+            giver = self.conns[1] if step[2] == 0 else self.conns[0]  # a transfer is to someone else
+            chat.send(giver, {"type": "transfer", "dialog_id": dialog_id, "operator_id": target})
             return dialog_id
         elif kind == "presence":
             chat.send(self.conns[step[1]], {"type": "presence", "status": step[2]})

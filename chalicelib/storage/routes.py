@@ -204,18 +204,19 @@ def set_default_cap(site_id: str, operator_ids: Iterable[str], default_cap: int)
             pass
 
 
-def _can_take(now_ms: int, must_be_online: bool) -> Condition:
+def _can_take(now_ms: int, must_be_online: bool, capped: bool = True) -> Condition:
     """An operator's item may take one more dialog: under its cap (and available)."""
-    condition = RoutingItem.load < RoutingItem.cap
+    condition = RoutingItem.load < RoutingItem.cap if capped else RoutingItem.item_key.exists()
     if must_be_online:
         condition &= (RoutingItem.presence == "online") & (
             RoutingItem.conns.exists() | (RoutingItem.gone_at > now_ms - GRACE_MS))
     return condition
 
 
-def _take(site_id: str, operator_id: str, now_ms: int, must_be_online: bool) -> tuple:
+def _take(site_id: str, operator_id: str, now_ms: int, must_be_online: bool, capped: bool = True) -> tuple:
     return ("update", op_key(operator_id), RoutingItem(site_id, op_key(operator_id)),
-            [RoutingItem.load.add(1), RoutingItem.last_assigned_at.set(now_ms)], _can_take(now_ms, must_be_online))
+            [RoutingItem.load.add(1), RoutingItem.last_assigned_at.set(now_ms)],
+            _can_take(now_ms, must_be_online, capped))
 
 
 def _give_back(site_id: str, operator_id: str) -> tuple:
@@ -246,11 +247,12 @@ def assign_fresh(site_id: str, dialog_id: str, operator_id: str, name: str, now_
 
 
 def assign_over(site_id: str, dialog_id: str, operator_id: str, name: str, now_ms: int,
-                previous: str | None, ticket: int | None, must_be_online: bool) -> None:
-    """One transaction: the dialog moves to `operator_id` (under its cap) from `previous`
-    (None: nobody had it), leaving the queue if it was there (`ticket`)."""
+                previous: str | None, ticket: int | None, must_be_online: bool, capped: bool = True) -> None:
+    """One transaction: the dialog moves to `operator_id` (under its cap unless not `capped`:
+    an operator taking a dialog themselves) from `previous` (None: nobody had it), leaving the
+    queue if it was there (`ticket`)."""
     held = (RoutingItem.operator_id == previous) if previous else RoutingItem.item_key.does_not_exist()
-    steps = [_take(site_id, operator_id, now_ms, must_be_online),
+    steps = [_take(site_id, operator_id, now_ms, must_be_online, capped),
              _assignment(site_id, dialog_id, operator_id, name, now_ms, held)]
     if previous:
         steps.append(_give_back(site_id, previous))
