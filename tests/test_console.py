@@ -146,15 +146,32 @@ def test_two_operators_see_each_others_tags_notes_replies_and_close_and_the_visi
 
 
 def test_filters_open_closed_mine_unassigned_and_tag(stack, browser):
-    from infra.local.screenshots import OperatorSocket
+    # Routing would give the new dialogs to an operator with room: Ann is made full (cap 1,
+    # one dialog) and Ben away, so they wait unassigned, and the widget still offers the chat.
+    from infra.local.screenshots import OperatorSocket, VisitorSocket
 
-    away = OperatorSocket(stack)  # Ann away: routing leaves the new dialogs unassigned (queued)
-    away.request({"type": "presence", "status": "away"}, lambda f: f.get("type") == "team")
+    def team_of(socket: OperatorSocket, frame: dict) -> dict:
+        return socket.request(frame, lambda f: f.get("type") == "team")
+
+    ann = OperatorSocket(stack)
+    ben = OperatorSocket(stack, stack.operator2_email, stack.operator_password)
+    team_of(ben, {"type": "presence", "status": "away"})
+    me = ann.operator["operator_id"]
+    mine = next(op for op in team_of(ann, {"type": "cap_set", "operator_id": me, "cap": 1})["operators"]
+                if op["operator_id"] == me)
+    filler = None
+    if mine["load"] == 0:
+        filler = VisitorSocket(stack, "mug.html", "Mug")
+        filler.request({"type": "message", "client_id": f"filler-{token()}", "text": "filler"},
+                       lambda f: f.get("type") == "queue" and f.get("operator"))
     try:
         _filters(stack, browser)
     finally:
-        away.request({"type": "presence", "status": "online"}, lambda f: f.get("type") == "team")
-        away.close()
+        team_of(ann, {"type": "cap_set", "operator_id": me, "cap": None})
+        team_of(ben, {"type": "presence", "status": "online"})
+        for socket in (ann, ben, filler):
+            if socket is not None:
+                socket.close()
 
 
 def _filters(stack, browser):
