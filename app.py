@@ -11,6 +11,7 @@ from chalicelib import answertime, chat, delivery, proactive, ratings, sessions,
 from chalicelib.config import settings
 from chalicelib.mail import inbound, mirror, unsubscribe
 from chalicelib.errors import ParleyError
+from chalicelib.pages import Page
 
 app = Chalice(app_name="parley")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -114,7 +115,7 @@ def inbound_mail(event: dict[str, Any], context: Any) -> dict[str, int]:
     return inbound.handle(event, settings.ws_endpoint)
 
 
-def _html(page: unsubscribe.Page) -> Response:
+def _html(page: Page) -> Response:
     return Response(page.html, status_code=page.status,
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
                              "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"})
@@ -132,14 +133,10 @@ def unsubscribe_post() -> Response:
     return _html(unsubscribe.unsubscribe(token))
 
 
-def _rating_page(page: ratings.Page) -> Response:
-    return _html(unsubscribe.Page(page.status, page.html))
-
-
 @app.route("/api/rate", methods=["GET"])
 def rate_page() -> Response:
     query = app.current_request.query_params or {}
-    return _rating_page(ratings.confirm_page(query.get("t"), query.get("s")))
+    return _html(ratings.confirm_page(query.get("t"), query.get("s")))
 
 
 @app.route("/api/rate", methods=["POST"],
@@ -152,4 +149,4 @@ def rate_post() -> Response:
     page = ratings.rate_from_email(token, sessions.form_field(body, "s"), sessions.form_field(body, "comment"), outbox)
     if outbox is not None:
         outbox.send()
-    return _rating_page(page)
+    return _html(page)

@@ -3,7 +3,6 @@ widget or from an emailed answer's links; operators see it on the dialog."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from html import escape
 
 from chalicelib import dialogs, protocol
@@ -11,6 +10,7 @@ from chalicelib.clock import now_ms
 from chalicelib.delivery import Outbox
 from chalicelib.errors import NotFound
 from chalicelib.mail import mirror, tokens
+from chalicelib.pages import Page, page
 from chalicelib.storage import access
 from chalicelib.storage.models import Connection, Dialog
 
@@ -57,19 +57,6 @@ def _dialog(token: object) -> Dialog | None:
     return dialog if tokens.rate_signed(mirror.site_key(dialog.site_id), *claimed) else None
 
 
-@dataclass(frozen=True)
-class Page:
-    status: int
-    html: str
-
-
-def _page(status: int, title: str, body: str) -> Page:
-    return Page(status, (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{escape(title)}</title></head>'
-        '<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">'
-        f'<h1 style="font-size:1.3rem">{escape(title)}</h1>{body}</body></html>'))
 
 
 _INVALID = ("This link is not valid", "<p>It may have been cut off. Copy the whole link from the email.</p>")
@@ -79,13 +66,13 @@ def confirm_page(token: object, score: object) -> Page:
     """What a rating link opens: the choice and a comment box (a link scanner rates nothing)."""
     dialog = _dialog(token)
     if dialog is None:
-        return _page(404, *_INVALID)
+        return page(404, *_INVALID)
     chosen = score if score in protocol.SCORES else "good"
     options = "".join(
         f'<label style="margin-right:1rem"><input type="radio" name="s" value="{value}"'
         f'{" checked" if value == chosen else ""}> {label}</label>'
         for value, label in (("good", "👍 Good"), ("bad", "👎 Bad")))
-    return _page(200, "How was your chat with us?", (
+    return page(200, "How was your chat with us?", (
         f'<form method="post"><input type="hidden" name="t" value="{escape(str(token), quote=True)}">'
         f'<p>{options}</p><p><label>Anything to add? (optional)<br>'
         f'<textarea name="comment" rows="4" maxlength="{MAX_COMMENT_CHARS}" style="width:100%"></textarea>'
@@ -95,9 +82,9 @@ def confirm_page(token: object, score: object) -> Page:
 def rate_from_email(token: object, score: object, comment: object, outbox: Outbox | None) -> Page:
     dialog = _dialog(token)
     if dialog is None:
-        return _page(404, _INVALID[0], "<p>Nothing was changed.</p>")
+        return page(404, _INVALID[0], "<p>Nothing was changed.</p>")
     if score not in protocol.SCORES:
-        return _page(400, "Please choose Good or Bad", "<p>Go back and pick one.</p>")
+        return page(400, "Please choose Good or Bad", "<p>Go back and pick one.</p>")
     text = comment.strip()[:MAX_COMMENT_CHARS] if isinstance(comment, str) else ""
     rate(dialog, str(score), text, outbox)
-    return _page(200, "Thank you!", "<p>Your rating helps us answer better.</p>")
+    return page(200, "Thank you!", "<p>Your rating helps us answer better.</p>")

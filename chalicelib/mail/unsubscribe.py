@@ -6,30 +6,17 @@ The token is signed per site, so nobody can unsubscribe someone else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
 
 from chalicelib import siteconfig, tracking
 from chalicelib.config import settings
 from chalicelib.delivery import Outbox
 from chalicelib.mail import mirror, tokens
+from chalicelib.pages import Page, page
 from chalicelib.storage import access
 from chalicelib.storage.models import Visitor
 
 
-@dataclass(frozen=True)
-class Page:
-    status: int
-    html: str
-
-
-def _page(status: int, title: str, body: str) -> Page:
-    return Page(status, (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<title>{escape(title)}</title></head>'
-        '<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">'
-        f'<h1 style="font-size:1.3rem">{escape(title)}</h1>{body}</body></html>'))
 
 
 def _visitor(token: object) -> Visitor | None:
@@ -44,10 +31,10 @@ def confirm_page(token: object) -> Page:
     """What the link opens: a button that unsubscribes."""
     visitor = _visitor(token)
     if visitor is None:
-        return _page(404, "This link is not valid", "<p>It may have been cut off. Copy the whole link from the email.</p>")
+        return page(404, "This link is not valid", "<p>It may have been cut off. Copy the whole link from the email.</p>")
     if visitor.mail_opt_out:
-        return _page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats.</p>")
-    return _page(200, "Stop emailing me answers?", (
+        return page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats.</p>")
+    return page(200, "Stop emailing me answers?", (
         '<p>You get operators\' answers by email when you are away from the chat.</p>'
         f'<form method="post"><input type="hidden" name="t" value="{escape(str(token), quote=True)}">'
         '<button type="submit" data-testid="unsubscribe">Unsubscribe</button></form>'))
@@ -57,12 +44,12 @@ def unsubscribe(token: object) -> Page:
     """Unsubscribes the token's visitor (again is fine)."""
     visitor = _visitor(token)
     if visitor is None:
-        return _page(404, "This link is not valid", "<p>Nothing was changed.</p>")
+        return page(404, "This link is not valid", "<p>Nothing was changed.</p>")
     updated = access.update_visitor(visitor.visitor_id, visitor.site_id, [Visitor.mail_opt_out.set(True)])
     if updated is not None and settings.ws_endpoint:  # an open card shows it at once
         outbox = Outbox(settings.ws_endpoint)
         outbox.add(access.channel_connections(f"ops#{visitor.site_id}"),
                    {"type": "visitor", "visitor": tracking.full_card(updated, siteconfig.load_site(visitor.site_id))})
         outbox.send()
-    return _page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats. "
+    return page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats. "
                  "You can still chat on the site at any time.</p>")
