@@ -25,6 +25,7 @@ from chalicelib.storage.models import Connection, Dialog, FileAttribute, Message
 
 logger = Logger(service="parley", child=True)
 CONNECTION_TTL_S = 3 * 3600  # API Gateway closes a websocket after 2 hours at the latest
+OPENING_MS = 10_000  # a connection this young may still be in its $connect
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,13 @@ def _dispatch(connection_id: str, body: str | None, outbox: Outbox) -> None:
 
 
 def _forget(gone: set[str]) -> None:
-    """Deletes connections the management API called gone (410)."""
+    """Deletes connections the management API called gone (410), except those still opening:
+    a connection is stored during its $connect, before API Gateway can post to it, so a frame
+    fanned out to it then is refused although it is about to live."""
     for connection_id in gone:
+        conn = access.get_connection(connection_id)
+        if conn is not None and now_ms() - int(conn.connected_at) < OPENING_MS:
+            continue
         disconnect(connection_id)
 
 

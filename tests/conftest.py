@@ -83,6 +83,18 @@ def stack():
         yield running
 
 
+@pytest.fixture(scope="module")
+def someone_online(stack):
+    """Ann's console open for a module's tests: with nobody online the widget shows the
+    leave-a-message form instead of the chat (docs/routing.md)."""
+    from infra.local.screenshots import OperatorSocket
+
+    socket = OperatorSocket(stack)
+    socket.request({"type": "presence", "status": "online"}, lambda f: f.get("type") == "team")
+    yield socket
+    socket.close()
+
+
 @pytest.fixture
 def operator(stack):
     """An operator's websocket on the session's local stack."""

@@ -1,6 +1,10 @@
 """A real headless Chromium (Debian's) on the demo shop and the console, driven by Playwright."""
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
+
 
 def sign_in(page, stack):
     page.goto(stack.console_url)

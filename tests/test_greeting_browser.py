@@ -3,11 +3,15 @@ real headless Chromium. Prints the greeting's lag behind its condition (the issu
 run with -s to see it."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import time
 import uuid
 
 from infra.local.screenshots import OperatorSocket
+
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 
 DELAY_S = 3
 WAIT = 20.0

@@ -17,6 +17,8 @@ import pytest
 
 from infra.local.screenshots import OperatorSocket
 
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
+
 
 
 STORED = '[data-testid="parley-message"][data-seq]'

@@ -9,6 +9,8 @@ down what the widget does with it, whatever the server would send.
 """
 from __future__ import annotations
 
+import pytest
+
 import json
 import uuid
 from typing import Any
@@ -16,6 +18,8 @@ from typing import Any
 
 from infra.local.screenshots import OperatorSocket
 from tests import test_widget_proactive as proactive
+
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 
 STORED = proactive.STORED
 NOTE = "parley-email-note"

@@ -23,6 +23,8 @@ import pytest
 
 from infra.local.screenshots import OperatorSocket, Socket, http_json
 
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
+
 STORED = '[data-testid="parley-message"][data-seq]'
 SESSION = "/api/visitor/session"
 WAIT = 20.0  # seconds for a slow machine to get somewhere: a bound, not a timed assertion
