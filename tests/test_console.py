@@ -2,12 +2,16 @@
 the whole local stack: several operators, visitors in their own browser contexts."""
 from __future__ import annotations
 
+import pytest
+
 import base64
 import json
 import re
 import uuid
 
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 
 # A 1x1 PNG (a real image: the console shows it as a thumbnail once it loads).
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")

@@ -3,11 +3,15 @@ real Chromium with notification permission granted. The page's own Notification 
 AudioContext run; a thin wrapper around each records what the console asked them to show."""
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from playwright.sync_api import expect
 
 from tests.test_console import close_all, say, sign_in, token, visitor
+
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 
 RECORD = """
 window.__alerts = []; window.__beeps = 0; window.__hidden = false;

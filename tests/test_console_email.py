@@ -35,6 +35,8 @@ from tests.test_console import (
 )
 from tests.test_widget_email import Shop
 
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
+
 BIG = b"PK\x03\x04" + bytes(3 * 1024 * 1024 - 4)  # 3.0 MB: too large to become a chat file
 
 

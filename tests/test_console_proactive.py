@@ -7,6 +7,8 @@ here is removed (or put back) before the test ends, and conditions name the test
 that no other test's visitor is ever greeted."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import re
 from urllib.parse import quote
@@ -24,6 +26,8 @@ from tests.test_console import (
     sign_in,
     token,
 )
+
+pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 
 
 def console(browser, stack, email=None):
