@@ -176,8 +176,10 @@ def test_with_nobody_online_the_panel_is_a_leave_a_message_form_and_with_someone
     with everyone(stack, "offline") as (ann, _ben):
         shop = Shop(browser, stack)
         shop.opened()
-        assert shop.sent_of("availability") == [{"type": "availability"}]  # asked on opening
         found = shop.availability()
+        # asked on opening, unless the panel opened before the socket did (the answer to
+        # `resume` carries it then)
+        assert len(shop.sent_of("availability")) <= 1
         assert found["available"] is False and found["reason"] == "offline", found
         shop.leave.wait_for()
         assert shop.composer.is_hidden()
@@ -188,7 +190,7 @@ def test_with_nobody_online_the_panel_is_a_leave_a_message_form_and_with_someone
         shop.page.get_by_role("button", name="Close chat").click()
         shop.launcher.click()
         shop.barrier()
-        assert len(shop.sent_of("availability")) == 1
+        assert len(shop.sent_of("availability")) <= 1  # at most one request per 30 s
 
         set_presence(ann, "online")
         shop.page.reload()
