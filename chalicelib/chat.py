@@ -186,14 +186,14 @@ def _visitor_message(conn: Connection, frame: protocol.Frame, outbox: Outbox) ->
             raise NotFound("dialog not found", client_id=frame.client_id)
     if conn.dialog_id != dialog_id:
         access.set_connection_dialog(conn.connection_id, dialog_id)
-    if stored.text:
-        _capture_email(conn, stored.text, outbox)
-    _after_visitor_message(dialog_id, stored, outbox)
+    message, dialog = stored
+    if message.text:
+        _capture_email(conn, message.text, outbox)
+    _after_visitor_message(dialog or access.get_dialog(dialog_id), message, outbox)
 
 
-def _after_visitor_message(dialog_id: str, stored: Message, outbox: Outbox) -> None:
+def _after_visitor_message(dialog: Dialog | None, stored: Message, outbox: Outbox) -> None:
     """The bot answers when it has the dialog; else the answer-time rule looks at it now."""
-    dialog = access.get_dialog(dialog_id)
     if dialog is None:
         return
     if dialog.bot == "active":
@@ -413,17 +413,19 @@ def _attached_file(conn: Connection, ref: protocol.FileRef) -> FileAttribute:
 
 
 def _store_message(conn: Connection, frame: protocol.Frame, file: FileAttribute | None, dialog_id: str,
-                   guard: Any, author: dict[str, Any], outbox: Outbox) -> Message | None:
+                   guard: Any, author: dict[str, Any], outbox: Outbox) -> tuple[Message, Dialog | None] | None:
     """Stores a message (with its checked `file`) once whatever the retries, acks it, and fans
-    it out. None when the guard refuses the dialog (gone, not the sender's, or closed) and this
-    is no retry of a message already stored there."""
+    it out: the message and the dialog as the write left it (None for a retry of a message
+    stored before its dialog closed). None when the guard refuses the dialog (gone, not the
+    sender's, or closed) and this is no retry of a message already stored there."""
     text, client_id = frame.text or "", frame.client_id or ""
     at = now_ms()
     preview = dialogs.message_preview(text, file.name if file else None)
     wait = "start" if author["kind"] == "visitor" else (None if frame.note else "stop")
     dialog = access.record_message(dialog_id, guard, author, preview, at, wait)
     if dialog is None:
-        return _answer_retry(conn, dialog_id, client_id, author, outbox)
+        retried = _answer_retry(conn, dialog_id, client_id, author, outbox)
+        return (retried, None) if retried is not None else None
     message = Message(dialog_id, client_id, seq=dialog.last_seq, author=author, text=text, created_at=at,
                       note=True if frame.note else None, file=file)
     duplicate = not access.insert_message(message)
@@ -435,7 +437,7 @@ def _store_message(conn: Connection, frame: protocol.Frame, file: FileAttribute 
         mirror.answer_stored(dialog, message)
     outbox.add([conn.connection_id], _ack(client_id, dialog_id, int(message.seq), duplicate))
     _fan_out(conn, dialog, message, outbox)
-    return message
+    return message, dialog
 
 
 def _answer_retry(conn: Connection, dialog_id: str, client_id: str, author: dict[str, Any],

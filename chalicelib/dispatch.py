@@ -35,12 +35,11 @@ def route(dialog: Dialog, outbox: Outbox, excluding: str | None = None) -> Dialo
                 if routes.QUEUE in exc.items or routes.assignment_key(dialog_id) in exc.items:
                     break
                 continue
-            publish(dialog_id, outbox, team=True)
-            return access.get_dialog(dialog_id) or dialog
-    if _enqueue(site_id, dialog_id, at):
-        publish(dialog_id, outbox, team=True)
-    drain(site_id, outbox)
-    return access.get_dialog(dialog_id) or dialog
+            return publish(dialog_id, outbox, team=True) or dialog
+    queued = publish(dialog_id, outbox, team=True) if _enqueue(site_id, dialog_id, at) else None
+    if drain(site_id, outbox) or queued is None:  # it may have been served: read it again
+        return access.get_dialog(dialog_id) or dialog
+    return queued
 
 
 def _enqueue(site_id: str, dialog_id: str, at: int) -> bool:

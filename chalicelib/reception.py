@@ -15,6 +15,7 @@ from chalicelib.delivery import Outbox
 from chalicelib.errors import Invalid
 from chalicelib.mail import outbound
 from chalicelib.posting import post
+from chalicelib.sources import first_language
 from chalicelib.storage import access, routes
 from chalicelib.storage.models import Connection
 
@@ -82,15 +83,15 @@ def message_left(conn: Connection, dialog_id: str, frame: protocol.Frame, outbox
         return
     s = siteconfig.settings_of(site)
     visitor = access.get_visitor(conn.subject_id)
-    language = _language(visitor.language if visitor else None, s.language)
+    language = first_language(AUTOREPLY, visitor.language if visitor else None, s.language)
     text = (s.autoreply or AUTOREPLY.get(language, AUTOREPLY["en"])).replace("{email}", frame.email or "")
     post(dialog_id, {"kind": "bot", "name": "Auto-reply"}, text, outbox, client_id=f"autoreply-{dialog_id}")
-    _email_operators(site.site_id, site.name, dialog_id, frame)
+    _email_operators(site.site_id, site.name, frame)
 
 
-def _email_operators(site_id: str, site_name: str, dialog_id: str, frame: protocol.Frame) -> None:
+def _email_operators(site_id: str, site_name: str, frame: protocol.Frame) -> None:
     who = f"{frame.name} <{frame.email}>" if frame.name else frame.email or ""
-    link = f"{settings.public_url.rstrip('/')}/console/#{dialog_id}" if settings.public_url else ""
+    link = f"{settings.public_url.rstrip('/')}/console/" if settings.public_url else ""
     text = (f"{who} left a message on {site_name} while nobody was available:\n\n{frame.text}\n\n"
             f"Answer in the console{': ' + link if link else ''}. Your answer is emailed to them.")
     for op in access.site_operators(site_id):
@@ -102,11 +103,3 @@ HANDLERS: dict[str, Callable[[Connection, protocol.Frame, Outbox], None]] = {
     "availability": _availability, "queue": _queue,
 }
 
-
-def _language(*candidates: str | None) -> str:
-    """The first candidate's primary subtag that has a built-in text, else English."""
-    for candidate in candidates:
-        primary = (candidate or "").split("-")[0].lower()
-        if primary in AUTOREPLY:
-            return primary
-    return "en"

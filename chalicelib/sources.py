@@ -3,7 +3,7 @@ typed into a page, the primary language of a tag. Pure: no I/O."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_VALUE = 200
@@ -81,6 +81,16 @@ def primary_language(tag: str) -> str:
     """The primary subtag of a language tag (`de-DE` -> `de`), or "" when it is not one."""
     primary = tag.strip().replace("_", "-").split("-", 1)[0].lower()
     return primary if _LANGUAGE.match(primary) else ""
+
+
+def first_language(known: Collection[str], *candidates: str | None, default: str = "en") -> str:
+    """The primary subtag of the first candidate (e.g. "ru-RU", then a site's setting) that is
+    one of `known`, else `default`."""
+    for candidate in candidates:
+        primary = primary_language(candidate or "")
+        if primary in known:
+            return primary
+    return default
 
 
 def url_path(url: str) -> str:

@@ -13,6 +13,8 @@ from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid
 from html import escape
 
+from chalicelib.sources import first_language
+
 REPLY_MARKER = "##- Please type your reply above this line -##"
 MAX_REFERENCES = 10
 
@@ -77,11 +79,7 @@ class Mirror:
 
 def language_of(*candidates: str | None) -> str:
     """The first candidate (e.g. "ru-RU", the site's setting) Parley writes emails in."""
-    for candidate in candidates:
-        primary = (candidate or "").split("-")[0].split("_")[0].lower()
-        if primary in _TEXTS:
-            return primary
-    return "en"
+    return first_language(_TEXTS, *candidates)
 
 
 def subject_of(mirror: Mirror) -> str:
