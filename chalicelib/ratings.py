@@ -44,11 +44,6 @@ HANDLERS: dict[str, Callable[[Connection, protocol.Frame, Outbox], None]] = {"ra
 
 # --- from an email ----------------------------------------------------------------------------
 
-def rate_token(dialog: Dialog) -> str:
-    """The signed token of an emailed answer's rating links."""
-    return tokens.rate_token(mirror.site_key(dialog.site_id), dialog.dialog_id)
-
-
 def _dialog(token: object) -> Dialog | None:
     claimed = tokens.rated_dialog(token)
     dialog = access.get_dialog(claimed[0]) if claimed else None
