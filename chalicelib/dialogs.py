@@ -110,6 +110,7 @@ def dialog_summary(dialog: Dialog, queue_head: int | None = None) -> dict[str, A
         "rating": ({"score": dialog.rating, "comment": dialog.rating_comment or "", "at": _int(dialog.rated_at)}
                    if dialog.rating else None),
         "bot": dialog.bot,
+        "version": int(dialog.version or 0),
     }
 
 

@@ -78,6 +78,7 @@ export function onDialogs(f) {
 export function remember(d) {
   const old = state.summaries.get(d.dialog_id);
   if (old && (old.last_seq || 0) > (d.last_seq || 0)) return false;
+  if (old && (old.version || 0) > (d.version || 0)) return false; // pushed by a handler that read it earlier
   state.summaries.set(d.dialog_id, d);
   queueOrder = null;
   if (old && old.mailed_seq !== d.mailed_seq) markMailed(d.dialog_id); // answers went out by email

@@ -380,3 +380,13 @@ def test_an_operator_may_take_a_dialog_themselves_beyond_their_cap_but_routing_n
     assert loads(chat, ann_conn)["Ann"] == (2, 1)
     _, later = new_dialog(chat)  # routing still holds her to her cap
     assert summary(later)["assignee"] is None and summary(later)["queue_position"] == 1
+
+
+def test_every_write_of_a_dialog_raises_its_summary_version_so_clients_can_drop_stale_pushes(chat):
+    _, conn = login(chat)
+    _, dialog_id = new_dialog(chat)
+    before = summary(dialog_id)["version"]
+    tagged = of_type(chat.send(conn, {"type": "tag_add", "dialog_id": dialog_id, "tag": "vip"}), "dialog")[-1]["dialog"]
+    assert tagged["tags"] == ["vip"] and tagged["version"] > before
+    answered = of_type(chat.send(conn, msg("Hello!", "op-cid-ver-01", dialog_id=dialog_id)), "message")[-1]["dialog"]
+    assert answered["version"] > tagged["version"]

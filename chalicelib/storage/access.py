@@ -241,7 +241,11 @@ def _conditional_put(item: Any, condition: Condition | None) -> bool:
 
 
 def _conditional_update(item: Any, actions: list[Any], condition: Condition) -> bool:
-    """UpdateItem with a condition; False when the condition does not hold."""
+    """UpdateItem with a condition; False when the condition does not hold. Every write of a
+    dialog bumps its `version`: summaries pushed by concurrent handlers can arrive out of
+    order, and clients keep the one with the highest version."""
+    if isinstance(item, Dialog):
+        actions = [*actions, Dialog.version.add(1)]
     try:
         item.update(actions=actions, condition=condition)
         return True

@@ -277,6 +277,7 @@ class Dialog(Model):
     # Bumped by every change of status or assignee (the index keys built from them), so two
     # such changes racing cannot leave the keys inconsistent: each is conditional on it.
     rev = NumberAttribute(default=0)
+    version = NumberAttribute(null=True)  # bumped by every write: the newest summary wins on clients
     # Email continuity (docs/email.md): what the visitor read in the widget, what was emailed,
     # when the next email is due, and the thread's Message-IDs and subject.
     channel = UnicodeAttribute(null=True)  # "email" when the dialog started by email
