@@ -7,11 +7,15 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, WebsocketEvent
 
-from chalicelib import answertime, chat, delivery, proactive, ratings, sessions, web
-from chalicelib.config import settings
+from chalicelib.chat import service
+from chalicelib.http import sessions, web
 from chalicelib.mail import inbound, mirror, unsubscribe
-from chalicelib.errors import ParleyError
-from chalicelib.pages import Page
+from chalicelib.proactive import greetings
+from chalicelib.realtime import delivery
+from chalicelib.routing import answertime, ratings
+from chalicelib.shared.config import settings
+from chalicelib.shared.errors import ParleyError
+from chalicelib.shared.pages import Page
 
 app = Chalice(app_name="parley")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -75,29 +79,29 @@ def operator_login() -> Any:
 @app.on_ws_connect()
 def ws_connect(event: WebsocketEvent) -> dict[str, int]:
     raw = event.to_dict()
-    request = chat.ConnectRequest(
+    request = service.ConnectRequest(
         connection_id=event.connection_id,
         query=raw.get("queryStringParameters") or {},
         headers=raw.get("headers") or {},
         source_ip=raw.get("requestContext", {}).get("identity", {}).get("sourceIp", ""),
     )
-    return {"statusCode": chat.connect(request, delivery.endpoint_for(event.domain_name, event.stage))}
+    return {"statusCode": service.connect(request, delivery.endpoint_for(event.domain_name, event.stage))}
 
 
 @app.on_ws_message()
 def ws_message(event: WebsocketEvent) -> None:
     endpoint = delivery.endpoint_for(event.domain_name, event.stage)
-    chat.receive(event.connection_id, event.to_dict().get("body"), endpoint)
+    service.receive(event.connection_id, event.to_dict().get("body"), endpoint)
 
 
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> None:
-    chat.disconnect(event.connection_id, delivery.endpoint_for(event.domain_name, event.stage))
+    service.disconnect(event.connection_id, delivery.endpoint_for(event.domain_name, event.stage))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="triggers")
 def triggers_schedule(event: CloudWatchEvent) -> dict[str, Any]:
-    return proactive.run_schedule(delivery.endpoint_for(None, None)).as_dict()
+    return greetings.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="mail")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.local.client import Client, operator_login, visitor_session  # noqa: E402
 from infra.local.chromium import launch  # noqa: E402
+from infra.local.client import Client, operator_login, visitor_session  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 
 # Stamps the click, then the first moment the feed holds `want` stored messages.

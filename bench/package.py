@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from coldstart import measure  # noqa: E402
+
 from infra.cloud.build import build  # noqa: E402
 
 # Imports `app` and checks that it, and a vendored package, came from the unpacked files.

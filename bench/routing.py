@@ -25,7 +25,12 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.local.client import Client, new_client_id, operator_login, visitor_session  # noqa: E402
+from infra.local.client import (  # noqa: E402
+    Client,
+    new_client_id,
+    operator_login,
+    visitor_session,
+)
 
 PREFIX = "parley-local"  # infra.local's tables
 
@@ -55,7 +60,7 @@ def _dynamodb(moto_url: str) -> Any:
 
 def add_operators(moto_url: str, site_id: str, count: int, tag: str) -> list[tuple[str, str]]:
     """Operators written straight into the stack's moto: (email, password) each."""
-    from chalicelib import auth
+    from chalicelib.shared import auth
 
     db, made = _dynamodb(moto_url), []
     for n in range(count):

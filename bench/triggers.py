@@ -2,7 +2,7 @@
 """The scheduled trigger evaluation at scale, on moto.
 
 Writes N visitors of whom A are on the site now (a page open, a websocket connection), and T
-triggers, then times one run of the every-minute handler (`proactive.run_schedule`) and counts
+triggers, then times one run of the every-minute handler (`greetings.run_schedule`) and counts
 the DynamoDB requests it makes. The triggers are of the shapes shops use (time on page on a
 URL, referrer, visits, device, cart value). As in steady state, a greeting's time comes for
 only a few visitors in any one minute (about 2% here): the rest are evaluated and pass.
@@ -56,8 +56,9 @@ def trigger_docs(count: int) -> list[dict]:
 
 
 def write_visitors(total: int, active: int, now: int) -> None:
-    from chalicelib import tracking
-    from chalicelib.storage.models import Connection, Visitor
+    from chalicelib.storage.connection_store import Connection
+    from chalicelib.storage.visitor_store import Visitor
+    from chalicelib.visitors import tracking
 
     rng = random.Random(7)
     with Visitor.batch_write() as visitors, Connection.batch_write() as connections:
@@ -91,8 +92,10 @@ def main() -> None:
     from moto import mock_aws
 
     with mock_aws():
-        from chalicelib import admin, proactive, triggers
-        from chalicelib.storage.models import SiteConfig
+        from chalicelib import admin
+        from chalicelib.proactive import greetings
+        from chalicelib.site import triggers
+        from chalicelib.storage.site_config_store import SiteConfig
 
         admin.create_tables()
         admin.seed_demo(["https://shop.example"], "ann@demo.shop", "pw-ann-123")
@@ -109,7 +112,7 @@ def main() -> None:
 
         metrics = Metrics()
         install_botocore_counter(metrics)
-        report = proactive.run_schedule(ENDPOINT, now)
+        report = greetings.run_schedule(ENDPOINT, now)
         counted = metrics.snapshot()
         print(json.dumps({
             "visitors": args.visitors, "active_visitors": args.active, "triggers": args.triggers,

@@ -5,11 +5,18 @@ from typing import Any
 
 import boto3
 
-from chalicelib import auth
-from chalicelib.clock import new_id, now_ms
-from chalicelib.config import settings
-from chalicelib.storage import access
-from chalicelib.storage.models import ALL_MODELS, TIME_TO_LIVE, MailItem, Operator, Site
+from chalicelib.shared import auth
+from chalicelib.shared.clock import new_id, now_ms
+from chalicelib.shared.config import settings
+from chalicelib.storage import (
+    mail_item_store,
+    operator_store,
+    site_store,
+)
+from chalicelib.storage.mail_item_store import MailItem
+from chalicelib.storage.operator_store import Operator
+from chalicelib.storage.site_store import Site
+from chalicelib.storage.tables import ALL_MODELS, TIME_TO_LIVE
 
 
 def create_tables() -> None:
@@ -37,7 +44,7 @@ def seed_demo(allowed_origins: list[str], operator_email: str, operator_password
     Site(site_id, name="Parley Demo Shop", allowed_origins=allowed_origins, created_at=now_ms()).save()
     register_mail_addresses(site_id)
     email = operator_email.strip().lower()
-    operator = access.get_operator_by_email(email) or Operator(
+    operator = operator_store.get_operator_by_email(email) or Operator(
         new_id("o"), site_id=site_id, email=email, name=operator_name, created_at=now_ms())
     operator.password_hash = auth.hash_password(operator_password)
     operator.save()
@@ -51,12 +58,12 @@ def register_mail_addresses(site_id: str) -> None:
     """Mail to <site_id>@<inbound domain> starts a dialog with the site, and so does mail to
     support@ for the first site that claims it."""
     for local in dict.fromkeys((SUPPORT_ADDRESS, site_id.lower())):
-        access.put_mail_item(MailItem(f"addr#{local}", site_id=site_id, at=now_ms()), only_new=True)
+        mail_item_store.put_mail_item(MailItem(f"addr#{local}", site_id=site_id, at=now_ms()), only_new=True)
 
 
 def bootstrap_site(site_id: str, name: str, allowed_origins: list[str] | None) -> list[str]:
     """Creates the site on first deploy; later deploys replace its origins only when given."""
-    site = access.get_site(site_id)
+    site = site_store.get_site(site_id)
     if site is None:
         site = Site(site_id, name=name, allowed_origins=allowed_origins or [], created_at=now_ms())
         site.save()
@@ -70,7 +77,7 @@ def bootstrap_site(site_id: str, name: str, allowed_origins: list[str] | None) -
 def bootstrap_operator(site_id: str, email: str, name: str, password: str, reset: bool) -> str:
     """The site's first operator: "created", "reset" (new password) or "kept" as it was."""
     email = email.strip().lower()
-    operator = access.get_operator_by_email(email)
+    operator = operator_store.get_operator_by_email(email)
     if operator is not None and not reset:
         return "kept"
     outcome = "reset" if operator is not None else "created"
@@ -97,8 +104,8 @@ def seed_demo_proactive(site_id: str) -> None:
     """A greeting on the demo shop's pricing page and two segments, for trying Parley out."""
     import json
 
-    from chalicelib import triggers
-    from chalicelib.storage.models import SiteConfig
+    from chalicelib.site import triggers
+    from chalicelib.storage.site_config_store import SiteConfig
 
     trigger = triggers.check_trigger(DEMO_TRIGGER, trigger_id="t_demo_pricing", created_at=now_ms(), operator_ids=())
     SiteConfig(site_id, f"c#trigger#{trigger.trigger_id}", doc=json.dumps(triggers.trigger_doc(trigger))).save()

@@ -9,9 +9,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import files
-from chalicelib.errors import BadJson, Invalid, ParleyError, TooLarge, UnknownType
-from chalicelib.visitors import is_email
+from chalicelib.dialogs import files
+from chalicelib.shared.errors import (
+    BadJson,
+    Invalid,
+    ParleyError,
+    TooLarge,
+    UnknownType,
+)
+from chalicelib.visitors.cards import is_email
 
 VERSION = "1"
 MAX_FRAME_BYTES = 16 * 1024

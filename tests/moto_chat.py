@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID

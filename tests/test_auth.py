@@ -1,8 +1,8 @@
 import pytest
 
-from chalicelib import auth
-from chalicelib.auth import Claims
-from chalicelib.errors import Unauthorized
+from chalicelib.shared import auth
+from chalicelib.shared.auth import Claims
+from chalicelib.shared.errors import Unauthorized
 
 SECRET = b"k" * 32
 

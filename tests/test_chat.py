@@ -37,9 +37,11 @@ def of_type(frames, kind):
 def lose_the_next_dialog_race(monkeypatch):
     """The next read of a visitor's record finds no open dialog, as when a tab looked just
     before another tab claimed one; later reads see the truth."""
-    from chalicelib.storage import access
+    from chalicelib.storage import (
+        visitor_store,
+    )
 
-    real, looked = access.get_visitor, []
+    real, looked = visitor_store.get_visitor, []
 
     def stale_once(visitor_id):
         looked.append(visitor_id)
@@ -48,7 +50,7 @@ def lose_the_next_dialog_race(monkeypatch):
             found.open_dialog_id = None
         return found
 
-    monkeypatch.setattr(access, "get_visitor", stale_once)
+    monkeypatch.setattr(visitor_store, "get_visitor", stale_once)
 
 
 def test_visitor_message_reaches_all_its_tabs_and_every_operator(chat):
@@ -204,9 +206,9 @@ def test_operator_login_refuses_wrong_password_and_unknown_email(chat):
 
 
 def test_expired_visitor_token_is_refused_at_connect(chat):
-    from chalicelib import auth
-    from chalicelib.auth import Claims
-    from chalicelib.config import settings
+    from chalicelib.shared import auth
+    from chalicelib.shared.auth import Claims
+    from chalicelib.shared.config import settings
 
     session = chat.visitor_token()["body"]
     expired = auth.issue_token(Claims("visitor", session["visitor_id"], "demo", 1), settings.secret)

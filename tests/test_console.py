@@ -2,13 +2,12 @@
 the whole local stack: several operators, visitors in their own browser contexts."""
 from __future__ import annotations
 
-import pytest
-
 import base64
 import json
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form

@@ -3,10 +3,9 @@ real Chromium with notification permission granted. The page's own Notification 
 AudioContext run; a thin wrapper around each records what the console asked them to show."""
 from __future__ import annotations
 
-import pytest
-
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.test_console import close_all, say, sign_in, token, visitor

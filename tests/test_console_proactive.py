@@ -7,12 +7,11 @@ here is removed (or put back) before the test ends, and conditions name the test
 that no other test's visitor is ever greeted."""
 from __future__ import annotations
 
-import pytest
-
 import json
 import re
 from urllib.parse import quote
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.test_console import (
@@ -365,7 +364,7 @@ def test_a_hostile_url_referrer_and_title_are_shown_as_text_in_the_monitor_and_t
 
 def test_the_visitor_card_shows_utm_language_session_events_and_a_verified_shop_user_id(stack, browser):
     # The stack runs with the tests' PARLEY_SECRET, so the site's identity secret is known here.
-    from chalicelib.tracking import identity_hash, site_secret
+    from chalicelib.visitors.tracking import identity_hash, site_secret
 
     t = token()
     shop = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()

@@ -84,7 +84,7 @@ def test_every_function_can_deliver_to_websockets_and_signs_with_the_secret(temp
 
 
 def test_tables_follow_the_models_with_recovery_and_retention(template):
-    from chalicelib.storage.models import TABLES
+    from chalicelib.storage.tables import TABLES
 
     tables = {t["Properties"]["TableName"]: t for t in of_type(template, "AWS::DynamoDB::Table").values()}
     assert set(tables) == {f"parley-prod-{name}" for name in TABLES}

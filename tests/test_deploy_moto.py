@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.storage.models import TABLES
+from chalicelib.storage.tables import TABLES
 from infra.cloud.template import Options
 from infra.local.moto_server import MotoServer
 from tests.test_deploy import REGION, ROOT, run_infra

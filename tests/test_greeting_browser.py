@@ -3,11 +3,11 @@ real headless Chromium. Prints the greeting's lag behind its condition (the issu
 run with -s to see it."""
 from __future__ import annotations
 
-import pytest
-
 import json
 import time
 import uuid
+
+import pytest
 
 from infra.local.screenshots import OperatorSocket
 

@@ -91,7 +91,7 @@ def moto_bucket() -> Iterator[Any]:
     from moto import mock_aws
 
     with mock_aws():
-        from chalicelib.config import settings
+        from chalicelib.shared.config import settings
 
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=settings.data_bucket)
@@ -99,7 +99,7 @@ def moto_bucket() -> Iterator[Any]:
 
 
 def _inbound(s3: Any) -> dict[str, bytes]:
-    from chalicelib.config import settings
+    from chalicelib.shared.config import settings
 
     listed = s3.list_objects_v2(Bucket=settings.data_bucket, Prefix="inbound/").get("Contents", [])
     return {item["Key"]: s3.get_object(Bucket=settings.data_bucket, Key=item["Key"])["Body"].read() for item in listed}

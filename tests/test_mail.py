@@ -154,13 +154,15 @@ def test_later_emails_thread_under_the_first(chat, ses, clock):
 
 
 def test_two_runs_racing_send_one_email(chat, ses, clock):
-    from chalicelib.delivery import Outbox
     from chalicelib.mail import mirror
-    from chalicelib.storage import access
+    from chalicelib.realtime.delivery import Outbox
+    from chalicelib.storage import (
+        dialog_store,
+    )
 
     session, tab, op, dialog_id = chat_with_email(chat)
     answer(chat, op, dialog_id, "Answer", "cid-o0000001")
-    stale = access.get_dialog(dialog_id)  # both runs read the due dialog before either sent
+    stale = dialog_store.get_dialog(dialog_id)  # both runs read the due dialog before either sent
     report = mirror.MirrorReport()
     mirror._mirror(stale, clock.ms + DELAY_MS, Outbox(ENDPOINT), report)
     mirror._mirror(stale, clock.ms + DELAY_MS, Outbox(ENDPOINT), report)
@@ -250,8 +252,8 @@ def test_one_click_unsubscribe_and_forged_tokens(chat, ses, clock):
 
 def deliver(raw: bytes, recipients: list[str], message_id: str | None = None, **verdicts: str) -> dict:
     """What SES does with a received mail: the raw MIME into the bucket, then the function."""
-    from chalicelib.config import settings
     from chalicelib.mail import inbound
+    from chalicelib.shared.config import settings
     from infra.local.mail_inlet import ses_event
 
     message_id = message_id or secrets.token_hex(16)
@@ -340,8 +342,8 @@ def test_a_crash_after_posting_does_not_post_twice(chat, ses, clock, monkeypatch
 
 @pytest.mark.parametrize("tamper", ["signature", "other_site", "unknown_dialog"])
 def test_forged_reply_addresses_post_nothing_and_answer_nothing(chat, ses, clock, tamper):
-    from chalicelib.config import settings
     from chalicelib.mail import tokens
+    from chalicelib.shared.config import settings
 
     session, tab, op, dialog_id, sent = emailed_dialog(chat, clock)
     real = str(sent[1]["Reply-To"].addresses[0].username)
@@ -358,7 +360,7 @@ def test_forged_reply_addresses_post_nothing_and_answer_nothing(chat, ses, clock
 
 @pytest.mark.parametrize("verdicts", [{"spam": "FAIL"}, {"virus": "FAIL"}, {"spf": "FAIL", "dkim": "FAIL"}])
 def test_ses_verdicts_keep_bad_mail_out_but_in_the_bucket(chat, ses, clock, verdicts):
-    from chalicelib.config import settings
+    from chalicelib.shared.config import settings
 
     session, tab, op, dialog_id, sent = emailed_dialog(chat, clock)
     recipient = str(sent[1]["Reply-To"].addresses[0].addr_spec)
@@ -388,9 +390,11 @@ def test_attachments_become_chat_files_and_big_ones_are_named(chat, ses, clock):
     assert posted[0]["email"]["left_out"] == [{"name": "photos.zip", "size": len(big), "reason": "larger than 2 MB"}]
     file = posted[1]["file"]
     assert file["name"] == "invoice.pdf" and file["size"] == len(pdf) and file["content_type"] == "application/pdf"
-    from chalicelib.config import settings
-    from chalicelib.storage import access
-    stored = access.get_message(dialog_id, posted[1]["client_id"])
+    from chalicelib.shared.config import settings
+    from chalicelib.storage import (
+        message_store,
+    )
+    stored = message_store.get_message(dialog_id, posted[1]["client_id"])
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=settings.data_bucket, Key=stored.file.key)
     assert body["Body"].read() == pdf
 
@@ -479,9 +483,10 @@ def test_unknown_addresses_and_garbage_are_rejected_not_crashed_on(chat, ses, cl
 
 
 def test_a_mail_missing_from_the_bucket_is_reported():
+    from moto import mock_aws
+
     from chalicelib.mail import inbound
     from infra.local.mail_inlet import ses_event
-    from moto import mock_aws
 
     with mock_aws():
         from chalicelib import admin

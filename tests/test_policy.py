@@ -54,6 +54,7 @@ def _deployed_stage(call: Call) -> Call:
 def recorded(request) -> set[Call]:
     """Every call recorded in this run, after a chat that touches every access pattern."""
     from moto import mock_aws  # the `chat` fixture is function-scoped; run one here
+
     from tests.moto_chat import MotoChat
 
     with mock_aws():
@@ -71,7 +72,9 @@ def monkeypatch_module():
 
 
 def _representative_chat(chat, monkeypatch) -> None:
-    from chalicelib.storage import access
+    from chalicelib.storage import (
+        connection_store,
+    )
 
     page = {"url": "https://shop.example/", "title": "Shop", "referrer": "https://www.google.com/"}
     chat.rest("POST", "/api/visitor/session", {"site_id": "demo", "page": page, "visit": True}, SHOP)
@@ -88,7 +91,7 @@ def _representative_chat(chat, monkeypatch) -> None:
     chat.send(op, {"type": "history", "dialog_id": ack["dialog_id"], "after_seq": 0})
     chat.send(op, msg("hi there", "cid-00000003", dialog_id=ack["dialog_id"]))
     _representative_workspace(chat, op, tab1, session["visitor_id"], ack["dialog_id"])
-    monkeypatch.setattr(access, "_connections", access._ConnectionCache())  # a cold container
+    monkeypatch.setattr(connection_store, "_connections", connection_store._ConnectionCache())  # a cold container
     chat.send(tab1, {"type": "typing", "text": "and"})
     chat.disconnect(tab2)
     _representative_proactive(chat, op, monkeypatch)
@@ -102,7 +105,7 @@ def _representative_routing(chat) -> None:
     bot and ratings: every routing pattern."""
     import time
 
-    from chalicelib import answertime
+    from chalicelib.routing import answertime
     from tests.test_proactive import ENDPOINT
     from tests.test_routing import ask, bot_on, faq, login, new_dialog
 
@@ -132,8 +135,11 @@ def _representative_proactive(chat, op, monkeypatch) -> None:
     import time
 
     import boto3
-    from chalicelib import config, proactive, tracking
+
     from chalicelib.mail import outbound
+    from chalicelib.proactive import greetings
+    from chalicelib.shared import config
+    from chalicelib.visitors import tracking
     from tests.test_proactive import ENDPOINT, greeting_trigger
 
     monkeypatch.setattr(outbound, "settings", config.load_settings({"PARLEY_MAIL_FROM": policy.mail_from(MAIL_DOMAIN)}))
@@ -160,7 +166,7 @@ def _representative_proactive(chat, op, monkeypatch) -> None:
     chat.send(op, {"type": "invite", "visitor_id": session["visitor_id"], "text": "Hello!"})
     chat.send(op, {"type": "subscribe", "segment": "g_x"})
     chat.disconnect(tab)
-    proactive.run_schedule(ENDPOINT, int(time.time() * 1000) + 2 * 3600_000)
+    greetings.run_schedule(ENDPOINT, int(time.time() * 1000) + 2 * 3600_000)
     view = of_type(chat.send(op, {"type": "proactive"}), "proactive")[-1]
     chat.send(op, {"type": "trigger_delete", "trigger_id": view["triggers"][0]["trigger_id"]})
     other = chat.visitor_token(page=page)["body"]
@@ -175,7 +181,15 @@ def _representative_mail(chat) -> None:
     import time
     from email.message import EmailMessage
 
-    from tests.test_mail import DELAY_MS, answer, chat_with_email, deliver, reply_to, run_mirror, sent_mail
+    from tests.test_mail import (
+        DELAY_MS,
+        answer,
+        chat_with_email,
+        deliver,
+        reply_to,
+        run_mirror,
+        sent_mail,
+    )
 
     _, tab, op, dialog_id = chat_with_email(chat, "mia@example.com")
     answer(chat, op, dialog_id, "Emailed answer", "cid-m0000001")

@@ -14,7 +14,7 @@ ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/test"
 class Clock:
     """Moves every module's `now_ms` (they import it by name) by hand."""
 
-    MODULES = ("sessions", "live", "proactive", "chat", "workspace", "siteconfig")
+    MODULES = ("http.sessions", "proactive.live", "proactive.greetings", "chat.service", "workspace.desk", "site.siteconfig")
 
     def __init__(self, monkeypatch) -> None:
         import importlib
@@ -114,13 +114,15 @@ def test_custom_events_and_segments_follow_the_data(chat):
 
 
 def test_a_new_visitors_first_page_view_already_has_its_segments(chat):
-    from chalicelib.storage import access
+    from chalicelib.storage import (
+        visitor_store,
+    )
 
     _, op = operator(chat)
     save(chat, op, "segment", {"name": "Pricing", "match": {"all": [
         {"field": "url", "op": "contains", "value": "/pricing"}]}})
     session, _, _ = arrive(chat)
-    assert len(access.get_visitor(session["visitor_id"]).segments or ()) == 1
+    assert len(visitor_store.get_visitor(session["visitor_id"]).segments or ()) == 1
     live = of_type(chat.send(op, {"type": "monitor"}), "monitor")[0]["visitors"]
     assert [v["segments"] for v in live if v["visitor_id"] == session["visitor_id"]][0]
 
@@ -128,12 +130,14 @@ def test_a_new_visitors_first_page_view_already_has_its_segments(chat):
 def test_a_page_view_racing_the_last_tab_closing_keeps_the_visitor_live(chat, monkeypatch):
     """The tab closes and, between the disconnect's read and its write, the next page loads:
     the visitor must stay in the monitor (and the schedule's index)."""
-    from chalicelib import proactive
-    from chalicelib.storage import access
+    from chalicelib.proactive import greetings
+    from chalicelib.storage import (
+        visitor_store,
+    )
 
     _, op = operator(chat)
     session, tab, _ = arrive(chat)
-    real, raced = access.get_visitor, []
+    real, raced = visitor_store.get_visitor, []
 
     def read_then_next_page_loads(visitor_id):
         stale = real(visitor_id)
@@ -142,11 +146,11 @@ def test_a_page_view_racing_the_last_tab_closing_keeps_the_visitor_live(chat, mo
             arrive(chat, token=session["token"])  # the next page's session and socket
         return stale
 
-    monkeypatch.setattr(proactive.access, "get_visitor", read_then_next_page_loads)
+    monkeypatch.setattr(greetings.access, "get_visitor", read_then_next_page_loads)
     chat.disconnect(tab)
     monkeypatch.undo()
     assert raced
-    assert access.get_visitor(session["visitor_id"]).live_site == "demo"
+    assert visitor_store.get_visitor(session["visitor_id"]).live_site == "demo"
     assert session["visitor_id"] in [v["visitor_id"] for v in
                                      of_type(chat.send(op, {"type": "monitor"}), "monitor")[0]["visitors"]]
 
@@ -161,7 +165,7 @@ def test_an_email_written_in_the_chat_goes_onto_the_card_at_once(chat):
 
 
 def test_identify_verifies_the_hash_and_never_lets_unverified_data_overwrite(chat):
-    from chalicelib import tracking
+    from chalicelib.visitors import tracking
 
     _, op = operator(chat)
     good = tracking.identity_hash(tracking.site_secret("demo"), "42")
@@ -236,9 +240,9 @@ def test_replying_to_a_greeting_starts_the_dialog_with_it_and_counts_acceptance(
 
 
 def test_a_held_out_session_sees_nothing_and_its_goal_counts_for_the_held_group(chat, monkeypatch):
-    from chalicelib import proactive
+    from chalicelib.proactive import greetings
 
-    monkeypatch.setattr(proactive.random, "random", lambda: 0.01)  # inside any holdout
+    monkeypatch.setattr(greetings.random, "random", lambda: 0.01)  # inside any holdout
     _, op = operator(chat)
     save(chat, op, "trigger", greeting_trigger(holdout_percent=10, match={"all": [
         {"field": "url", "op": "contains", "value": "/pricing"}]}))
@@ -253,22 +257,26 @@ def test_a_held_out_session_sees_nothing_and_its_goal_counts_for_the_held_group(
 def test_the_live_path_and_the_schedule_racing_greet_once(chat, clock, monkeypatch):
     """Both paths read the session's greetings before either writes (the race), then both
     claim: the conditional write lets one through, and the other reads again and stops."""
-    from chalicelib import proactive, siteconfig
-    from chalicelib.delivery import Outbox
-    from chalicelib.storage import access
+    from chalicelib.proactive import greetings
+    from chalicelib.realtime.delivery import Outbox
+    from chalicelib.site import siteconfig
+    from chalicelib.storage import (
+        greeting_store,
+        visitor_store,
+    )
 
     _, op = operator(chat)
     save(chat, op, "trigger", greeting_trigger())
     session, tab, _ = arrive(chat)
     clock.advance(30)
-    visitor = access.get_visitor(session["visitor_id"])
+    visitor = visitor_store.get_visitor(session["visitor_id"])
     setup = siteconfig.load_site("demo")
-    real_read, stale_reads = access.session_greetings, [[], []]
-    monkeypatch.setattr(access, "session_greetings",
+    real_read, stale_reads = greeting_store.session_greetings, [[], []]
+    monkeypatch.setattr(greeting_store, "session_greetings",
                         lambda *args: stale_reads.pop() if stale_reads else real_read(*args))
     outbox = Outbox(ENDPOINT)
-    live = proactive.evaluate(setup, visitor, False, clock.ms, outbox, reply_to=tab)
-    scheduled = proactive.evaluate(setup, visitor, False, clock.ms, outbox)
+    live = greetings.evaluate(setup, visitor, False, clock.ms, outbox, reply_to=tab)
+    scheduled = greetings.evaluate(setup, visitor, False, clock.ms, outbox)
     outbox.send()
     assert live is not None and scheduled is None
     assert stats(chat, op)["shown"] == 1
@@ -276,24 +284,24 @@ def test_the_live_path_and_the_schedule_racing_greet_once(chat, clock, monkeypat
 
 
 def test_the_schedule_greets_a_connected_visitor_whose_time_has_come(chat, clock):
-    from chalicelib import proactive
+    from chalicelib.proactive import greetings
 
     _, op = operator(chat)
     save(chat, op, "trigger", greeting_trigger())
     _, tab, _ = arrive(chat)
-    report = proactive.run_schedule(ENDPOINT, clock.ms)
+    report = greetings.run_schedule(ENDPOINT, clock.ms)
     assert report.greeted == 0 and report.due_visitors == 1
     clock.advance(21)
-    assert proactive.run_schedule(ENDPOINT, clock.ms).greeted == 1
+    assert greetings.run_schedule(ENDPOINT, clock.ms).greeted == 1
     assert of_type(chat.frames(tab), "greeting")
     clock.advance(60)
-    assert proactive.run_schedule(ENDPOINT, clock.ms).due_visitors == 0  # nothing left to do for them
+    assert greetings.run_schedule(ENDPOINT, clock.ms).due_visitors == 0  # nothing left to do for them
 
 
 def test_the_schedule_reads_only_active_visitors(chat, clock):
     """Doubling the visitors who are not on the site changes nothing the schedule does."""
-    from chalicelib import proactive
-    from chalicelib.storage.models import Visitor
+    from chalicelib.proactive import greetings
+    from chalicelib.storage.visitor_store import Visitor
     from infra.local.metrics import Metrics, install_botocore_counter
 
     _, op = operator(chat)
@@ -308,7 +316,7 @@ def test_the_schedule_reads_only_active_visitors(chat, clock):
                                    session_id="s_old", last_seen=clock.ms - 86_400_000))
         metrics = Metrics()
         install_botocore_counter(metrics)
-        report = proactive.run_schedule(ENDPOINT, clock.ms)
+        report = greetings.run_schedule(ENDPOINT, clock.ms)
         return metrics.snapshot()["ddb_calls"], report.due_visitors
 
     assert requests_with(1000) == requests_with(2000)
@@ -319,8 +327,10 @@ def test_a_follow_up_email_goes_once_an_hour_after_an_abandoned_cart(chat, clock
     import boto3
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
-    from chalicelib import config, proactive
+
     from chalicelib.mail import outbound
+    from chalicelib.proactive import greetings
+    from chalicelib.shared import config
 
     # The deployed sender: the inbound domain's support address (the policy test holds every call to it).
     monkeypatch.setattr(outbound, "settings", config.load_settings({"PARLEY_MAIL_FROM": "support@mail.shop.example"}))
@@ -337,13 +347,13 @@ def test_a_follow_up_email_goes_once_an_hour_after_an_abandoned_cart(chat, clock
     chat.disconnect(tab)
     sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
     clock.advance(30 * 60)
-    assert proactive.run_schedule(ENDPOINT, clock.ms).emails_sent == 0 and not sent
+    assert greetings.run_schedule(ENDPOINT, clock.ms).emails_sent == 0 and not sent
     clock.advance(31 * 60)
-    assert proactive.run_schedule(ENDPOINT, clock.ms).emails_sent == 1
+    assert greetings.run_schedule(ENDPOINT, clock.ms).emails_sent == 1
     assert sent[-1].destinations["ToAddresses"] == ["jane@example.com"]
     assert "Hi Jane, your mug is waiting." in sent[-1].body
     clock.advance(3600)
-    assert proactive.run_schedule(ENDPOINT, clock.ms).emails_sent == 0 and len(sent) == 1
+    assert greetings.run_schedule(ENDPOINT, clock.ms).emails_sent == 0 and len(sent) == 1
 
 
 # --- the monitor and invitations ----------------------------------------------------------------

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from chalicelib import protocol
-from chalicelib.errors import BadJson, Invalid, TooLarge, UnknownType
+from chalicelib.shared.errors import BadJson, Invalid, TooLarge, UnknownType
 
 CID = "c0ffee00-1234"
 

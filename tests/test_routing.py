@@ -1,10 +1,9 @@
 """Routing through the real handlers on moto: load-aware assignment, the FIFO queue, closing,
 transfers, presence, the answer-time schedule (with a controlled clock), the offline form,
-the bot first line and ratings (docs/routing.md)."""
+the bot first line and ratings (docs/policy.md)."""
 from __future__ import annotations
 
 import pytest
-
 
 from tests.test_chat import msg, of_type, operator, visitor
 
@@ -42,10 +41,13 @@ def set_cap(chat, conn: str, operator_id: str, cap: int | None) -> None:
 
 
 def summary(dialog_id: str) -> dict:
-    from chalicelib import dialogs
-    from chalicelib.storage import access, routes
+    from chalicelib.dialogs import rules
+    from chalicelib.storage import (
+        dialog_store,
+        routing_store,
+    )
 
-    return dialogs.dialog_summary(access.get_dialog(dialog_id), routes.queue_state("demo").head)
+    return rules.dialog_summary(dialog_store.get_dialog(dialog_id), routing_store.queue_state("demo").head)
 
 
 def team(chat, conn: str) -> dict:
@@ -132,8 +134,10 @@ def test_transfer_hands_over_history_and_a_note_and_is_refused_when_the_receiver
 
 
 def test_away_operators_get_nothing_and_a_closed_console_keeps_them_available_for_the_grace(chat):
-    from chalicelib import routing
-    from chalicelib.storage import routes
+    from chalicelib.routing import policy
+    from chalicelib.storage import (
+        routing_store,
+    )
 
     ann, ann_conn = login(chat)
     chat.send(ann_conn, {"type": "presence", "status": "away"})
@@ -144,11 +148,11 @@ def test_away_operators_get_nothing_and_a_closed_console_keeps_them_available_fo
     assert summary(dialog_id)["assignee"]["operator_id"] == ann  # back online: the queue drains to her
 
     chat.disconnect(ann_conn)
-    state = next(s for s in routes.operator_states("demo") if s.operator_id == ann)
+    state = next(s for s in routing_store.operator_states("demo") if s.operator_id == ann)
     assert not state.connected
-    assert routing.available(state, state.gone_at + routing.GRACE_MS - 1)  # a reload does not flicker
-    assert not routing.available(state, state.gone_at + routing.GRACE_MS)
-    assert routing.shown_presence(state, state.gone_at + routing.GRACE_MS) == "offline"
+    assert policy.available(state, state.gone_at + policy.GRACE_MS - 1)  # a reload does not flicker
+    assert not policy.available(state, state.gone_at + policy.GRACE_MS)
+    assert policy.shown_presence(state, state.gone_at + policy.GRACE_MS) == "offline"
 
 
 def test_closing_frees_capacity_and_a_later_message_starts_a_linked_dialog(chat):
@@ -166,15 +170,17 @@ def test_closing_frees_capacity_and_a_later_message_starts_a_linked_dialog(chat)
 
 def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
     import app
-    from chalicelib import answertime
-    from chalicelib.storage import access
+    from chalicelib.routing import answertime
+    from chalicelib.storage import (
+        dialog_store,
+    )
 
     ann, ann_conn = login(chat)
     ben, ben_conn = login(chat, "Ben")
     chat.send(ben_conn, {"type": "presence", "status": "away"})
     _, dialog_id = new_dialog(chat)
     chat.send(ben_conn, {"type": "presence", "status": "online"})
-    since = int(access.get_dialog(dialog_id).waiting_since)
+    since = int(dialog_store.get_dialog(dialog_id).waiting_since)
     endpoint = app.delivery.endpoint_for("abc123.execute-api.us-east-1.amazonaws.com", "test")
 
     assert answertime.run_schedule(endpoint, since + 29_000).flagged == 0
@@ -195,15 +201,17 @@ def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
 
 def test_the_offered_operator_can_take_the_dialog_at_once(chat):
     import app
-    from chalicelib import answertime
-    from chalicelib.storage import access
+    from chalicelib.routing import answertime
+    from chalicelib.storage import (
+        dialog_store,
+    )
 
     ann, _ = login(chat)
     ben, ben_conn = login(chat, "Ben")
     chat.send(ben_conn, {"type": "presence", "status": "away"})
     _, dialog_id = new_dialog(chat)
     chat.send(ben_conn, {"type": "presence", "status": "online"})
-    since = int(access.get_dialog(dialog_id).waiting_since)
+    since = int(dialog_store.get_dialog(dialog_id).waiting_since)
     answertime.run_schedule(app.delivery.endpoint_for("abc123.execute-api.us-east-1.amazonaws.com", "test"),
                             since + 91_000)
     assert summary(dialog_id)["offered_to"]["operator_id"] == ben
@@ -313,8 +321,8 @@ def test_a_visitor_rates_their_closed_dialog_and_only_theirs(chat):
 
 
 def test_a_rating_link_from_an_email_asks_before_it_rates(chat):
-    from chalicelib import ratings
     from chalicelib.mail import mirror, tokens
+    from chalicelib.routing import ratings
 
     _, dialog_id = new_dialog(chat)
     token = tokens.rate_token(mirror.site_key("demo"), dialog_id)  # as the emails carry it
@@ -353,7 +361,17 @@ def test_an_emailed_answer_carries_rating_links_that_rate_the_dialog(chat):
     import time
 
     import boto3
-    from tests.test_mail import DELAY_MS, _call, _get, answer, chat_with_email, run_mirror, sent_mail, text_of
+
+    from tests.test_mail import (
+        DELAY_MS,
+        _call,
+        _get,
+        answer,
+        chat_with_email,
+        run_mirror,
+        sent_mail,
+        text_of,
+    )
 
     boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="mail.shop.example")
     _, _, op, dialog_id = chat_with_email(chat, "mia@example.com")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.moto_chat import SHOP
 from tests.test_chat import msg, of_type
@@ -28,9 +29,10 @@ class Site:
     """A fresh site with three operators' consoles, driven through frames."""
 
     def __init__(self, chat) -> None:
-        from chalicelib import auth
-        from chalicelib.config import settings as config
-        from chalicelib.storage.models import Operator, Site as SiteModel
+        from chalicelib.shared import auth
+        from chalicelib.shared.config import settings as config
+        from chalicelib.storage.operator_store import Operator
+        from chalicelib.storage.site_store import Site as SiteModel
 
         self.chat, self.site_id = chat, f"prop{next(_sites)}"
         SiteModel(self.site_id, name="Prop shop", allowed_origins=[SHOP], created_at=0).save()
@@ -73,7 +75,7 @@ class Site:
         return None
 
     def state(self) -> dict:
-        from chalicelib.storage.models import RoutingItem
+        from chalicelib.storage.routing_store import RoutingItem
 
         items = list(RoutingItem.query(self.site_id, consistent_read=True))
         return {"ops": {i.item_key[3:]: i for i in items if i.item_key.startswith("op#")},
@@ -83,9 +85,12 @@ class Site:
 
 
 def check(site: Site, before: dict, after: dict, moved_by_hand: str | None, loads_before: dict) -> None:
-    from chalicelib import routing
-    from chalicelib.clock import now_ms
-    from chalicelib.storage import access, routes
+    from chalicelib.routing import policy
+    from chalicelib.shared.clock import now_ms
+    from chalicelib.storage import (
+        dialog_store,
+        routing_store,
+    )
 
     for operator_id, item in after["ops"].items():
         load = int(item.load or 0)
@@ -95,7 +100,7 @@ def check(site: Site, before: dict, after: dict, moved_by_hand: str | None, load
     assert set(after["assigned"]).isdisjoint(after["queued"]), "assigned and queued at once"
     assert {d: t for t, d in after["tickets"].items()} == after["queued"], "queue index out of step"
     for dialog_id in site.dialogs:
-        dialog = access.get_dialog(dialog_id)
+        dialog = dialog_store.get_dialog(dialog_id)
         if dialog.status == "open":
             assert dialog_id in after["assigned"] or dialog_id in after["queued"], "an open dialog was lost"
             assert dialog.assignee_id == after["assigned"].get(dialog_id), "the dialog does not show its operator"
@@ -106,8 +111,8 @@ def check(site: Site, before: dict, after: dict, moved_by_hand: str | None, load
     for dialog_id in served:
         assert all(before["queued"][dialog_id] < ticket for ticket in still), "the queue was not served in order"
     if after["queued"]:
-        states = routes.operator_states(site.site_id)
-        assert not routing.candidates(states, now_ms()), "a dialog waits while an operator has room"
+        states = routing_store.operator_states(site.site_id)
+        assert not policy.candidates(states, now_ms()), "a dialog waits while an operator has room"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib import sources
+from chalicelib.shared import sources
 
 
 def test_utm_of_reads_the_utm_parameters_without_the_prefix():

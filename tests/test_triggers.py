@@ -6,11 +6,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib import triggers
-from chalicelib.errors import Invalid
-from chalicelib.rules import All, Leaf, Profile
-from chalicelib.triggers import (Block, EmailAction, MessageAction, Restraint, Settings, Trigger,
-                                 check_block, check_settings, check_trigger)
+from chalicelib.shared.errors import Invalid
+from chalicelib.site import triggers
+from chalicelib.site.conditions import All, Leaf, Profile
+from chalicelib.site.triggers import (
+    Block,
+    EmailAction,
+    MessageAction,
+    Restraint,
+    Settings,
+    Trigger,
+    check_block,
+    check_settings,
+    check_trigger,
+)
 
 NOW = 1_700_000_000_000
 OPERATORS = {"o_ann", "o_bob"}

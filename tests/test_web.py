@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from chalicelib import web
+from chalicelib.http import web
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVED_SUFFIXES = {".js", ".css", ".html", ".svg", ".png", ".ico", ".txt"}

@@ -9,12 +9,11 @@ down what the widget does with it, whatever the server would send.
 """
 from __future__ import annotations
 
-import pytest
-
 import json
 import uuid
 from typing import Any
 
+import pytest
 
 from infra.local.screenshots import OperatorSocket
 from tests import test_widget_proactive as proactive

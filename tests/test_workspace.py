@@ -239,7 +239,7 @@ def _upload(chat, conn, name="mug.png", size=68, content_type="image/png", **ext
 
 
 def _put(answer, body: bytes, content_type="image/png"):
-    from chalicelib.config import settings
+    from chalicelib.shared.config import settings
     boto3.client("s3", region_name="us-east-1").put_object(
         Bucket=settings.data_bucket, Key=answer["file"]["key"], Body=body, ContentType=content_type)
 

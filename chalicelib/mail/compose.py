@@ -13,7 +13,7 @@ from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid
 from html import escape
 
-from chalicelib.sources import first_language
+from chalicelib.shared.sources import first_language
 
 REPLY_MARKER = "##- Please type your reply above this line -##"
 MAX_REFERENCES = 10

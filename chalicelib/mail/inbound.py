@@ -23,13 +23,27 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import chat, dialogs, files, protocol, visitors
-from chalicelib.clock import new_id, now_ms, now_s
-from chalicelib.config import settings
-from chalicelib.delivery import Outbox
+from chalicelib import protocol
+from chalicelib.chat import service
+from chalicelib.dialogs import files, rules
 from chalicelib.mail import mirror, tokens
-from chalicelib.storage import access, blobs
-from chalicelib.storage.models import Dialog, FileAttribute, MailItem, Message, Visitor
+from chalicelib.realtime.delivery import Outbox
+from chalicelib.shared.clock import new_id, now_ms, now_s
+from chalicelib.shared.config import settings
+from chalicelib.storage import (
+    blobs,
+    connection_store,
+    dialog_mail_store,
+    dialog_store,
+    mail_item_store,
+    message_store,
+    visitor_store,
+)
+from chalicelib.storage.dialog_store import Dialog
+from chalicelib.storage.mail_item_store import MailItem
+from chalicelib.storage.message_store import FileAttribute, Message
+from chalicelib.storage.visitor_store import Visitor
+from chalicelib.visitors import cards
 
 if TYPE_CHECKING:  # the parser loads when a mail comes: not at every function's cold start
     from chalicelib.mail import parse as mime
@@ -105,7 +119,7 @@ def process(receipt: Receipt, endpoint: str | None = None) -> str:
     if reason:
         logger.info("inbound mail refused", extra={"key": receipt.object_key, "reason": reason})
         return "refused"
-    if access.get_mail_item(f"in#{receipt.message_id}") is not None:
+    if mail_item_store.get_mail_item(f"in#{receipt.message_id}") is not None:
         return "duplicate"
     raw = blobs.read(receipt.object_key, MAX_RAW_BYTES)
     if raw is None:
@@ -148,7 +162,7 @@ class Target:
 
 def find_target(mail: mime.ParsedMail, recipients: tuple[str, ...]) -> Target | str:
     """Where the mail goes, or why it goes nowhere."""
-    if not visitors.is_email(mail.from_address):
+    if not cards.is_email(mail.from_address):
         return "no valid sender address"
     ours = [r.rpartition("@")[0] for r in recipients if r.rpartition("@")[2] == settings.inbound_domain]
     for local in ours:
@@ -159,14 +173,14 @@ def find_target(mail: mime.ParsedMail, recipients: tuple[str, ...]) -> Target | 
     if threaded is not None:
         return Target(threaded.site_id, threaded)
     for local in ours:
-        address = access.get_mail_item(f"addr#{local}") if local and not local.startswith("reply+") else None
+        address = mail_item_store.get_mail_item(f"addr#{local}") if local and not local.startswith("reply+") else None
         if address is not None:
             return Target(address.site_id)
     return "no dialog and no site address"
 
 
 def _signed_dialog(dialog_id: str, signature: str) -> Target | str:
-    dialog = access.get_dialog(dialog_id)
+    dialog = dialog_store.get_dialog(dialog_id)
     key = mirror.site_key(dialog.site_id) if dialog else b""
     if dialog is None or not tokens.reply_signed(key, dialog_id, signature):
         return "forged or unknown reply address"
@@ -178,8 +192,8 @@ def _threaded_dialog(mail: mime.ParsedMail) -> Dialog | None:
     refs = list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))[:MAX_REFS]
     for ref in refs:
         for key in tokens.message_ref_keys(ref):
-            item = access.get_mail_item(key)
-            dialog = access.get_dialog(item.dialog_id) if item and item.dialog_id else None
+            item = mail_item_store.get_mail_item(key)
+            dialog = dialog_store.get_dialog(item.dialog_id) if item and item.dialog_id else None
             if dialog is not None and (dialog.visitor_email or "").lower() == mail.from_address:
                 return dialog
     return None
@@ -190,10 +204,10 @@ def _open_dialog(target: Target, mail: mime.ParsedMail) -> Dialog:
     (an answer to a closed dialog continues in a new one, as in the chat)."""
     if target.dialog is not None and target.dialog.status == "open":
         return target.dialog
-    visitor = access.get_visitor(target.dialog.visitor_id) if target.dialog else _sender(target.site_id, mail)
+    visitor = visitor_store.get_visitor(target.dialog.visitor_id) if target.dialog else _sender(target.site_id, mail)
     if visitor is None:
         raise RuntimeError("the dialog's visitor is gone")
-    current = access.get_dialog(visitor.open_dialog_id) if visitor.open_dialog_id else None
+    current = dialog_store.get_dialog(visitor.open_dialog_id) if visitor.open_dialog_id else None
     if current is not None and current.status == "open":
         return current
     return _new_dialog(visitor, mail, target.dialog)
@@ -201,35 +215,35 @@ def _open_dialog(target: Target, mail: mime.ParsedMail) -> Dialog:
 
 def _sender(site_id: str, mail: mime.ParsedMail) -> Visitor:
     """The site's visitor with the sender's email, or a new one (email is their channel)."""
-    found = access.visitor_by_email(visitors.email_key(site_id, mail.from_address))
-    visitor = access.get_visitor(found) if found else None
+    found = visitor_store.visitor_by_email(cards.email_key(site_id, mail.from_address))
+    visitor = visitor_store.get_visitor(found) if found else None
     if visitor is not None:
         return visitor
     at = now_ms()
-    name = " ".join(mail.from_name.split())[: visitors.MAX_NAME] or None
+    name = " ".join(mail.from_name.split())[: cards.MAX_NAME] or None
     visitor = Visitor(new_id("v"), site_id=site_id, created_at=at, visits=0, version=0, name=name,
-                      email=mail.from_address, site_email=visitors.email_key(site_id, mail.from_address), last_seen=at)
-    access.create_visitor(visitor)
+                      email=mail.from_address, site_email=cards.email_key(site_id, mail.from_address), last_seen=at)
+    visitor_store.create_visitor(visitor)
     return visitor
 
 
 def _new_dialog(visitor: Visitor, mail: mime.ParsedMail, previous: Dialog | None) -> Dialog:
     at = now_ms()
-    dialog = dialogs.new_dialog(new_id("d"), visitor.site_id, visitor.visitor_id, at)
+    dialog = rules.new_dialog(new_id("d"), visitor.site_id, visitor.visitor_id, at)
     dialog.channel = "email"
-    dialog.visitor_name = visitors.display_name(visitor.visitor_id, visitor.name)
+    dialog.visitor_name = cards.display_name(visitor.visitor_id, visitor.name)
     dialog.visitor_email = visitor.email or mail.from_address
     dialog.visitor_segments = set(visitor.segments) if visitor.segments else None
     dialog.mail_subject = previous.mail_subject if previous and previous.mail_subject else _re(mail.subject)
     dialog.mail_root_ref = (previous.mail_root_ref if previous else None) or mail.message_id
-    dialog.visitor_conns = set(access.channel_connections(f"vis#{visitor.visitor_id}")) or None
-    access.put_dialog(dialog)
+    dialog.visitor_conns = set(connection_store.channel_connections(f"vis#{visitor.visitor_id}")) or None
+    dialog_store.put_dialog(dialog)
     replacing = previous.dialog_id if previous else visitor.open_dialog_id
-    if access.claim_open_dialog(visitor.visitor_id, dialog.dialog_id, replacing):
+    if visitor_store.claim_open_dialog(visitor.visitor_id, dialog.dialog_id, replacing):
         return dialog
-    access.delete_dialog(dialog.dialog_id)  # another mail or tab opened one first: use it
-    winner = access.get_visitor(visitor.visitor_id)
-    found = access.get_dialog(winner.open_dialog_id) if winner and winner.open_dialog_id else None
+    dialog_store.delete_dialog(dialog.dialog_id)  # another mail or tab opened one first: use it
+    winner = visitor_store.get_visitor(visitor.visitor_id)
+    found = dialog_store.get_dialog(winner.open_dialog_id) if winner and winner.open_dialog_id else None
     if found is None:
         raise RuntimeError("the visitor's open dialog is gone")
     return found
@@ -268,20 +282,20 @@ def _post_messages(dialog: Dialog, mail: mime.ParsedMail, ses_id: str, outbox: O
 def _post(dialog: Dialog, client_id: str, text: str, file: FileAttribute | None, fields: dict[str, Any],
           outbox: Outbox) -> bool:
     """One visitor message, stored once whatever the deliveries, and fanned out."""
-    if access.get_message(dialog.dialog_id, client_id) is not None:
+    if message_store.get_message(dialog.dialog_id, client_id) is not None:
         return False
-    author = dialogs.visitor_author()
+    author = rules.visitor_author()
     at = now_ms()
     guard = (Dialog.visitor_id == dialog.visitor_id) & (Dialog.status == "open")
-    updated = access.record_message(dialog.dialog_id, guard, author,
-                                    dialogs.message_preview(text, file.name if file else None), at)
+    updated = dialog_store.record_message(dialog.dialog_id, guard, author,
+                                    rules.message_preview(text, file.name if file else None), at)
     if updated is None:
         raise RuntimeError("the dialog closed while the mail was posted; SES retries")
     message = Message(dialog.dialog_id, client_id, seq=updated.last_seq, author=author, text=text,
                       created_at=at, file=file, **fields)
-    if not access.insert_message(message):
+    if not message_store.insert_message(message):
         return False
-    chat.deliver(updated, message, outbox)
+    service.deliver(updated, message, outbox)
     return True
 
 
@@ -345,9 +359,9 @@ def _store_file(dialog: Dialog, ses_id: str, index: int, attachment: mime.Attach
 def _remember(ses_id: str, mail: mime.ParsedMail, dialog: Dialog) -> None:
     """The mail was posted (a second delivery stops at once); the thread continues from it."""
     at = now_ms()
-    access.put_mail_item(MailItem(f"in#{ses_id}", site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at,
+    mail_item_store.put_mail_item(MailItem(f"in#{ses_id}", site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at,
                                   expires_at=now_s() + MARKER_DAYS * 86400))
     if mail.message_id:
         for key in tokens.message_ref_keys(mail.message_id):
-            access.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at))
-        access.thread_reply(dialog.dialog_id, mail.message_id, mail.from_address)
+            mail_item_store.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at))
+        dialog_mail_store.thread_reply(dialog.dialog_id, mail.message_id, mail.from_address)

@@ -17,13 +17,25 @@ from urllib.parse import quote, urlsplit
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import dialogs, siteconfig
-from chalicelib.clock import now_ms
-from chalicelib.config import settings
-from chalicelib.delivery import Outbox
+from chalicelib.dialogs import rules
 from chalicelib.mail import outbound, tokens
-from chalicelib.storage import access
-from chalicelib.storage.models import Dialog, MailItem, Message, Site, Visitor
+from chalicelib.realtime.delivery import Outbox
+from chalicelib.shared.clock import now_ms
+from chalicelib.shared.config import settings
+from chalicelib.site import siteconfig
+from chalicelib.storage import (
+    connection_store,
+    dialog_mail_store,
+    mail_item_store,
+    message_store,
+    site_store,
+    visitor_store,
+)
+from chalicelib.storage.dialog_store import Dialog
+from chalicelib.storage.mail_item_store import MailItem
+from chalicelib.storage.message_store import Message
+from chalicelib.storage.site_store import Site
+from chalicelib.storage.visitor_store import Visitor
 
 if TYPE_CHECKING:
     from chalicelib.mail import compose
@@ -49,7 +61,7 @@ def answer_stored(dialog: Dialog, message: Message) -> None:
     """After a message is stored: an answer to a visitor with an email is emailed after the
     delay unless the visitor reads it in the widget first."""
     if settings.mail_enabled and dialog.visitor_email and is_answer(message):
-        access.schedule_mail(dialog.dialog_id, shard_of(dialog.dialog_id),
+        dialog_mail_store.schedule_mail(dialog.dialog_id, shard_of(dialog.dialog_id),
                              int(message.created_at) + settings.mail_delay_s * 1000)
 
 
@@ -98,7 +110,7 @@ def run_schedule(endpoint: str, at_ms: int | None = None) -> MirrorReport:
     at = at_ms if at_ms is not None else now_ms()
     outbox, report = Outbox(endpoint), MirrorReport()
     for shard in range(MAIL_SHARDS):
-        for dialog in access.mail_due(f"m{shard}", at):
+        for dialog in dialog_mail_store.mail_due(f"m{shard}", at):
             report.due += 1
             _mirror(dialog, at, outbox, report)
     outbox.send()
@@ -108,16 +120,16 @@ def run_schedule(endpoint: str, at_ms: int | None = None) -> MirrorReport:
 
 def _mirror(dialog: Dialog, at_ms: int, outbox: Outbox, report: MirrorReport) -> None:
     seen = max(int(dialog.mailed_seq or 0), int(dialog.visitor_read_seq or 0))
-    answers = [m for m in access.messages_after(dialog.dialog_id, seen, ANSWERS_PER_EMAIL) if is_answer(m)]
-    visitor = access.get_visitor(dialog.visitor_id) if answers else None
+    answers = [m for m in message_store.messages_after(dialog.dialog_id, seen, ANSWERS_PER_EMAIL) if is_answer(m)]
+    visitor = visitor_store.get_visitor(dialog.visitor_id) if answers else None
     if visitor is None or not visitor.email or visitor.mail_opt_out or not settings.mail_enabled:
-        if access.clear_mail_due(dialog):
+        if dialog_mail_store.clear_mail_due(dialog):
             report.read_in_widget += 1
         return
     seqs = [int(m.seq) for m in answers]
-    if not access.claim_mail(dialog, seqs):
+    if not dialog_mail_store.claim_mail(dialog, seqs):
         return  # another run has it, or a newer answer moved it later: sent together then
-    from chalicelib.mail import compose  # loads when an email is due: not at every cold start
+    from chalicelib.mail import compose
 
     site = _site(dialog.site_id, report)
     message = compose.build(_mirror_of(dialog, site, visitor, answers)) if site else None
@@ -131,7 +143,7 @@ def _mirror(dialog: Dialog, at_ms: int, outbox: Outbox, report: MirrorReport) ->
 
 def _site(site_id: str, report: MirrorReport) -> Site | None:
     if site_id not in report.sites:
-        report.sites[site_id] = access.get_site(site_id)
+        report.sites[site_id] = site_store.get_site(site_id)
     return report.sites[site_id]
 
 
@@ -157,11 +169,11 @@ def _mirror_of(dialog: Dialog, site: Site, visitor: Visitor, answers: list[Messa
 def _sent(dialog: Dialog, subject: str, ref: str, at_ms: int, outbox: Outbox) -> None:
     """The thread continues from this email; replies quoting it find the dialog."""
     for key in tokens.message_ref_keys(ref):
-        access.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at_ms))
-    updated = access.mail_sent(dialog.dialog_id, ref, subject)
+        mail_item_store.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at_ms))
+    updated = dialog_mail_store.mail_sent(dialog.dialog_id, ref, subject)
     if updated is not None:
-        outbox.add(access.channel_connections(f"ops#{dialog.site_id}"),
-                   {"type": "dialog", "dialog": dialogs.dialog_summary(updated)})
+        outbox.add(connection_store.channel_connections(f"ops#{dialog.site_id}"),
+                   {"type": "dialog", "dialog": rules.dialog_summary(updated)})
 
 
 def _failed(dialog: Dialog, seqs: list[int], at_ms: int, report: MirrorReport) -> None:
@@ -171,4 +183,4 @@ def _failed(dialog: Dialog, seqs: list[int], at_ms: int, report: MirrorReport) -
     retry = failures < MAX_FAILURES
     if not retry:
         logger.warning("answers not emailed: giving up", extra={"dialog_id": dialog.dialog_id})
-    access.mail_failed(dialog, seqs, shard_of(dialog.dialog_id) if retry else "", at_ms + RETRY_MS, failures)
+    dialog_mail_store.mail_failed(dialog, seqs, shard_of(dialog.dialog_id) if retry else "", at_ms + RETRY_MS, failures)

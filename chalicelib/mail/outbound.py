@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import threading
+from email.message import EmailMessage
+from email.utils import formataddr
 from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from email.message import EmailMessage
-from email.utils import formataddr
 
-from chalicelib.config import settings
+from chalicelib.shared.config import settings
 
 logger = Logger(service="parley", child=True)
 _client: Any = None

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from html import escape
 
-from chalicelib import siteconfig, tracking
-from chalicelib.config import settings
-from chalicelib.delivery import Outbox
 from chalicelib.mail import mirror, tokens
-from chalicelib.pages import Page, page
-from chalicelib.storage import access
-from chalicelib.storage.models import Visitor
-
-
+from chalicelib.realtime.delivery import Outbox
+from chalicelib.shared.config import settings
+from chalicelib.shared.pages import Page, page
+from chalicelib.site import siteconfig
+from chalicelib.storage import (
+    connection_store,
+    visitor_store,
+)
+from chalicelib.storage.visitor_store import Visitor
+from chalicelib.visitors import tracking
 
 
 def _visitor(token: object) -> Visitor | None:
     claimed = tokens.unsubscribe_visitor(token)
-    visitor = access.get_visitor(claimed[0]) if claimed else None
+    visitor = visitor_store.get_visitor(claimed[0]) if claimed else None
     if claimed is None or visitor is None:
         return None
     return visitor if tokens.unsubscribe_signed(mirror.site_key(visitor.site_id), *claimed) else None
@@ -45,10 +47,10 @@ def unsubscribe(token: object) -> Page:
     visitor = _visitor(token)
     if visitor is None:
         return page(404, "This link is not valid", "<p>Nothing was changed.</p>")
-    updated = access.update_visitor(visitor.visitor_id, visitor.site_id, [Visitor.mail_opt_out.set(True)])
+    updated = visitor_store.update_visitor(visitor.visitor_id, visitor.site_id, [Visitor.mail_opt_out.set(True)])
     if updated is not None and settings.ws_endpoint:  # an open card shows it at once
         outbox = Outbox(settings.ws_endpoint)
-        outbox.add(access.channel_connections(f"ops#{visitor.site_id}"),
+        outbox.add(connection_store.channel_connections(f"ops#{visitor.site_id}"),
                    {"type": "visitor", "visitor": tracking.full_card(updated, siteconfig.load_site(visitor.site_id))})
         outbox.send()
     return page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats. "

@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib.config import settings
+from chalicelib.shared.config import settings
 
 _lock = threading.Lock()
 _client: Any = None

@@ -9,8 +9,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import boto3
-from botocore.exceptions import (ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError,
-                                 ProfileNotFound)
+from botocore.exceptions import (
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 
 Printer = Callable[[str], None]
 _DONE = ("_COMPLETE", "_FAILED")

@@ -63,7 +63,7 @@ class Options:
 
 
 def _models() -> dict[str, Any]:
-    from chalicelib.storage.models import TABLES, TIME_TO_LIVE
+    from chalicelib.storage.tables import TABLES, TIME_TO_LIVE
     return {name: (model, TIME_TO_LIVE.get(name)) for name, model in TABLES.items()}
 
 

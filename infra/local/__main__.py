@@ -21,7 +21,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Optional
 
-from .environment import INBOUND_DOMAIN, MAIL_FROM, StackUrls, apply_environment, public_host
+from .environment import (
+    INBOUND_DOMAIN,
+    MAIL_FROM,
+    StackUrls,
+    apply_environment,
+    public_host,
+)
 from .moto_server import MotoServer
 from .servers import Listener, ServerGroup, bind_socket, bound_port
 
@@ -85,7 +91,7 @@ def verify_mail_domain() -> None:
     """SES (moto) sends only from verified identities: the inbound domain is Parley's."""
     import boto3
 
-    from chalicelib.config import settings
+    from chalicelib.shared.config import settings
 
     sesv2 = boto3.client("sesv2", region_name=settings.region, endpoint_url=settings.aws_endpoint)
     try:
@@ -125,7 +131,7 @@ def build_listeners(urls: StackUrls, sockets: dict[str, socket.socket]) -> list[
 
 
 def ready_info(urls: StackUrls, seeded: dict[str, Any], moto: MotoServer) -> dict[str, Any]:
-    from chalicelib.config import settings
+    from chalicelib.shared.config import settings
 
     return {
         "parley_url": urls.parley_url,

@@ -138,7 +138,7 @@ class MailInlet:
     def __init__(self, domain: str, handler: LambdaHandler, *, bucket: Optional[str] = None,
                  region: Optional[str] = None, endpoint: Optional[str] = None,
                  max_bytes: int = MAX_MESSAGE_BYTES, context_factory: ContextFactory = lambda_context) -> None:
-        from chalicelib.config import settings  # read late: the stack sets the environment first
+        from chalicelib.shared.config import settings
 
         self.domain = domain.lower()
         self.bucket = bucket or settings.data_bucket

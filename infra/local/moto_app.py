@@ -17,7 +17,11 @@ import sys
 import threading
 from typing import Any, Iterable, Optional
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from werkzeug.serving import run_simple
 
 from infra.local.s3_post_policy import Environ, S3PostPolicy, StartResponse, WSGIApp
