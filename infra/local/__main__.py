@@ -29,40 +29,24 @@ from .environment import (
     public_host,
 )
 from .moto_server import MotoServer
-from .servers import Listener, ServerGroup, bind_socket, bound_port
+from .ports import MOTO_HOST, add_port_arguments, bind_ports, release, resolve_ports
+from .servers import Listener, ServerGroup, bound_port
 
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("parley.local")
-SMTP_PORT, MAILBOX_PORT = 1025, 8025
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface for all servers (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="public gateway: /ws, /api, /widget, /console (0 = any free port, for every port option)")
-    parser.add_argument("--mgmt-port", type=int, default=8001, help="API Gateway Management API (@connections)")
-    parser.add_argument("--shop-port", type=int, default=8080, help="demo shop")
-    parser.add_argument("--moto-port", type=int, default=5000, help="moto server (0 = any free port)")
-    parser.add_argument("--smtp-port", type=int, help=f"SMTP inlet for mail to @{INBOUND_DOMAIN} "
-                        f"(default {SMTP_PORT}, or any free port with --port 0)")
-    parser.add_argument("--mailbox-port", type=int, help="the visitor's mailbox: the mail Parley sent "
-                        f"(default {MAILBOX_PORT}, or any free port with --port 0)")
+    add_port_arguments(parser)
     parser.add_argument("--ready-file", type=Path, help="write the URLs and sign-in here as JSON once serving")
     parser.add_argument("--operator-email", default="operator@demo.shop")
     parser.add_argument("--demo-proactive", action="store_true",
                         help="seed a greeting on the pricing page and two segments (python3 dev.py run does)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
-    return _mail_ports(parser.parse_args(argv))
-
-
-def _mail_ports(args: argparse.Namespace) -> argparse.Namespace:
-    # Harnesses that start stacks side by side (tests, benchmarks) ask for --port 0 and predate
-    # the mail ports: they get free ones too, instead of all fighting over 1025 and 8025.
-    free = args.port == 0
-    args.smtp_port = (0 if free else SMTP_PORT) if args.smtp_port is None else args.smtp_port
-    args.mailbox_port = (0 if free else MAILBOX_PORT) if args.mailbox_port is None else args.mailbox_port
-    return args
+    return resolve_ports(parser.parse_args(argv))
 
 
 SECOND_OPERATOR = "ben@demo.shop"
@@ -216,16 +200,6 @@ async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any
             await inlet.stop()
 
 
-def bind_all(args: argparse.Namespace) -> dict[str, socket.socket]:
-    return {
-        "public": bind_socket(args.host, args.port),
-        "mgmt": bind_socket(args.host, args.mgmt_port),
-        "shop": bind_socket(args.host, args.shop_port),
-        "smtp": bind_socket(args.host, args.smtp_port),
-        "mailbox": bind_socket(args.host, args.mailbox_port),
-    }
-
-
 def start_and_serve(
     args: argparse.Namespace, urls: StackUrls, sockets: dict[str, socket.socket], moto: MotoServer
 ) -> None:
@@ -247,14 +221,18 @@ def start_and_serve(
     asyncio.run(serve(group, on_ready, build_scheduler(), (build_inlet(), sockets["smtp"])))
 
 
+def stack_urls(host: str, sockets: dict[str, socket.socket], moto_url: str) -> StackUrls:
+    port = {name: bound_port(sock) for name, sock in sockets.items()}  # the real ones, for --port 0
+    return StackUrls(public_host(host), port["public"], port["mgmt"], port["shop"], moto_url,
+                     smtp_port=port["smtp"], mailbox_port=port["mailbox"])
+
+
 def run(args: argparse.Namespace) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # app.py and chalicelib/ live at the repository root
-    sockets = bind_all(args)
-    moto = MotoServer("127.0.0.1", args.moto_port)
-    ports = [bound_port(sockets[name]) for name in ("public", "mgmt", "shop")]
-    urls = StackUrls(public_host(args.host), *ports, moto_url=moto.url,
-                     smtp_port=bound_port(sockets["smtp"]), mailbox_port=bound_port(sockets["mailbox"]))
+    sockets = bind_ports(args)  # a port in use stops us here, before moto or any import
+    moto = MotoServer(MOTO_HOST, release(sockets.pop("moto")))
+    urls = stack_urls(args.host, sockets, moto.url)
     apply_environment(urls)  # before anything imports chalicelib
     try:
         start_and_serve(args, urls, sockets, moto)

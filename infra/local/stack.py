@@ -93,8 +93,7 @@ class LocalStack:
             raise
 
     def _command(self) -> list[str]:
-        ports = ["--port", "0", "--mgmt-port", "0", "--shop-port", "0", "--moto-port", "0"]
-        return [sys.executable, "-m", "infra.local", *ports, "--ready-file", str(self.ready_file), *self._args]
+        return [sys.executable, "-m", "infra.local", "--port", "0", "--ready-file", str(self.ready_file), *self._args]
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ if self._env is None else self._env)
