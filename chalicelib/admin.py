@@ -8,11 +8,7 @@ import boto3
 from chalicelib.shared import auth
 from chalicelib.shared.clock import new_id, now_ms
 from chalicelib.shared.config import settings
-from chalicelib.storage import (
-    mail_item_store,
-    operator_store,
-    site_store,
-)
+from chalicelib.storage import mail_item_store, operator_store, site_store
 from chalicelib.storage.mail_item_store import MailItem
 from chalicelib.storage.operator_store import Operator
 from chalicelib.storage.site_store import Site

@@ -37,9 +37,7 @@ def of_type(frames, kind):
 def lose_the_next_dialog_race(monkeypatch):
     """The next read of a visitor's record finds no open dialog, as when a tab looked just
     before another tab claimed one; later reads see the truth."""
-    from chalicelib.storage import (
-        visitor_store,
-    )
+    from chalicelib.storage import visitor_store
 
     real, looked = visitor_store.get_visitor, []
 

@@ -156,9 +156,7 @@ def test_later_emails_thread_under_the_first(chat, ses, clock):
 def test_two_runs_racing_send_one_email(chat, ses, clock):
     from chalicelib.mail import mirror
     from chalicelib.realtime.delivery import Outbox
-    from chalicelib.storage import (
-        dialog_store,
-    )
+    from chalicelib.storage import dialog_store
 
     session, tab, op, dialog_id = chat_with_email(chat)
     answer(chat, op, dialog_id, "Answer", "cid-o0000001")
@@ -391,9 +389,7 @@ def test_attachments_become_chat_files_and_big_ones_are_named(chat, ses, clock):
     file = posted[1]["file"]
     assert file["name"] == "invoice.pdf" and file["size"] == len(pdf) and file["content_type"] == "application/pdf"
     from chalicelib.shared.config import settings
-    from chalicelib.storage import (
-        message_store,
-    )
+    from chalicelib.storage import message_store
     stored = message_store.get_message(dialog_id, posted[1]["client_id"])
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=settings.data_bucket, Key=stored.file.key)
     assert body["Body"].read() == pdf

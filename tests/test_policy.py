@@ -72,9 +72,7 @@ def monkeypatch_module():
 
 
 def _representative_chat(chat, monkeypatch) -> None:
-    from chalicelib.storage import (
-        connection_store,
-    )
+    from chalicelib.storage import connection_store
 
     page = {"url": "https://shop.example/", "title": "Shop", "referrer": "https://www.google.com/"}
     chat.rest("POST", "/api/visitor/session", {"site_id": "demo", "page": page, "visit": True}, SHOP)

@@ -114,9 +114,7 @@ def test_custom_events_and_segments_follow_the_data(chat):
 
 
 def test_a_new_visitors_first_page_view_already_has_its_segments(chat):
-    from chalicelib.storage import (
-        visitor_store,
-    )
+    from chalicelib.storage import visitor_store
 
     _, op = operator(chat)
     save(chat, op, "segment", {"name": "Pricing", "match": {"all": [
@@ -131,9 +129,7 @@ def test_a_page_view_racing_the_last_tab_closing_keeps_the_visitor_live(chat, mo
     """The tab closes and, between the disconnect's read and its write, the next page loads:
     the visitor must stay in the monitor (and the schedule's index)."""
     from chalicelib.proactive import greetings
-    from chalicelib.storage import (
-        visitor_store,
-    )
+    from chalicelib.storage import visitor_store
 
     _, op = operator(chat)
     session, tab, _ = arrive(chat)
@@ -260,10 +256,7 @@ def test_the_live_path_and_the_schedule_racing_greet_once(chat, clock, monkeypat
     from chalicelib.proactive import greetings
     from chalicelib.realtime.delivery import Outbox
     from chalicelib.site import siteconfig
-    from chalicelib.storage import (
-        greeting_store,
-        visitor_store,
-    )
+    from chalicelib.storage import greeting_store, visitor_store
 
     _, op = operator(chat)
     save(chat, op, "trigger", greeting_trigger())

@@ -42,10 +42,7 @@ def set_cap(chat, conn: str, operator_id: str, cap: int | None) -> None:
 
 def summary(dialog_id: str) -> dict:
     from chalicelib.dialogs import rules
-    from chalicelib.storage import (
-        dialog_store,
-        routing_store,
-    )
+    from chalicelib.storage import dialog_store, routing_store
 
     return rules.dialog_summary(dialog_store.get_dialog(dialog_id), routing_store.queue_state("demo").head)
 
@@ -135,9 +132,7 @@ def test_transfer_hands_over_history_and_a_note_and_is_refused_when_the_receiver
 
 def test_away_operators_get_nothing_and_a_closed_console_keeps_them_available_for_the_grace(chat):
     from chalicelib.routing import policy
-    from chalicelib.storage import (
-        routing_store,
-    )
+    from chalicelib.storage import routing_store
 
     ann, ann_conn = login(chat)
     chat.send(ann_conn, {"type": "presence", "status": "away"})
@@ -171,9 +166,7 @@ def test_closing_frees_capacity_and_a_later_message_starts_a_linked_dialog(chat)
 def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
     import app
     from chalicelib.routing import answertime
-    from chalicelib.storage import (
-        dialog_store,
-    )
+    from chalicelib.storage import dialog_store
 
     ann, ann_conn = login(chat)
     ben, ben_conn = login(chat, "Ben")
@@ -202,9 +195,7 @@ def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
 def test_the_offered_operator_can_take_the_dialog_at_once(chat):
     import app
     from chalicelib.routing import answertime
-    from chalicelib.storage import (
-        dialog_store,
-    )
+    from chalicelib.storage import dialog_store
 
     ann, _ = login(chat)
     ben, ben_conn = login(chat, "Ben")

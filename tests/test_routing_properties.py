@@ -87,10 +87,7 @@ class Site:
 def check(site: Site, before: dict, after: dict, moved_by_hand: str | None, loads_before: dict) -> None:
     from chalicelib.routing import policy
     from chalicelib.shared.clock import now_ms
-    from chalicelib.storage import (
-        dialog_store,
-        routing_store,
-    )
+    from chalicelib.storage import dialog_store, routing_store
 
     for operator_id, item in after["ops"].items():
         load = int(item.load or 0)

@@ -7,17 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.shared.errors import Invalid
-from chalicelib.site import triggers
+from chalicelib.site import blocks as block_rules
+from chalicelib.site import placeholders, triggers
+from chalicelib.site import settings as site_settings
+from chalicelib.site.blocks import Block, check_block
 from chalicelib.site.conditions import All, Leaf, Profile
+from chalicelib.site.settings import Settings, check_settings
 from chalicelib.site.triggers import (
-    Block,
     EmailAction,
     MessageAction,
     Restraint,
-    Settings,
     Trigger,
-    check_block,
-    check_settings,
     check_trigger,
 )
 
@@ -128,7 +128,7 @@ def test_documents_from_anywhere_are_refused_with_invalid_only(doc):
             call()
         except Invalid:
             pass
-    triggers.settings_from_doc(doc if isinstance(doc, dict) else None)
+    site_settings.settings_from_doc(doc if isinstance(doc, dict) else None)
 
 
 # --- segments ---------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_segments_round_trip_and_refuse_time_fields():
 def test_blocks_are_normalised_and_round_trip(kind, value, stored):
     block = check_block({"kind": kind, "value": value, "note": " spam "}, block_id="b_1", created_at=NOW)
     assert block == Block("b_1", kind, stored, "spam", NOW)
-    doc = triggers.block_doc(block)
+    doc = block_rules.block_doc(block)
     assert doc == {"block_id": "b_1", "kind": kind, "value": stored, "note": "spam", "created_at": NOW}
     assert check_block(doc | {"created_by": "Ann"}, block_id="b_1", created_at=NOW) == block
 
@@ -165,7 +165,7 @@ def test_rule_blocks_use_the_segment_restrictions():
     rule = {"field": "referrer", "op": "contains", "value": "spam.example"}
     block = check_block({"kind": "rule", "value": rule}, block_id="b_1", created_at=NOW)
     assert block.value == Leaf("referrer", "contains", "spam.example") and block.note == ""
-    assert triggers.block_doc(block)["value"] == rule
+    assert block_rules.block_doc(block)["value"] == rule
     assert refused(check_block, {"kind": "rule", "value": {"field": "time_on_site", "op": "exists"}},
                    block_id="b", created_at=NOW).startswith("value.field: segments cannot use time_on_site")
 
@@ -193,24 +193,24 @@ def block(kind, value):
 def test_blocked_by_matches_visitors_addresses_countries_and_rules():
     profile = Profile(now_ms=NOW, country="DE", referrer="https://spam.example/")
     blocks = [block("visitor", "v_bad"), block("ip", "203.0.113.0/24"), block("ip", "2001:db8::/32")]
-    assert triggers.blocked_by(blocks, "v_bad", "198.51.100.1", Profile(now_ms=NOW)).kind == "visitor"
-    assert triggers.blocked_by(blocks, "v_ok", "203.0.113.99", Profile(now_ms=NOW)).value == "203.0.113.0/24"
-    assert triggers.blocked_by(blocks, "v_ok", "::ffff:203.0.113.5", Profile(now_ms=NOW)).value == "203.0.113.0/24"
-    assert triggers.blocked_by(blocks, "v_ok", "2001:db8::42", Profile(now_ms=NOW)).value == "2001:db8::/32"
-    assert triggers.blocked_by(blocks, "v_ok", "198.51.100.1", profile) is None
-    assert triggers.blocked_by(blocks, "", "", Profile(now_ms=NOW)) is None
-    assert triggers.blocked_by(blocks + [block("country", "de")], "v_ok", "not an ip", profile).kind == "country"
+    assert block_rules.blocked_by(blocks, "v_bad", "198.51.100.1", Profile(now_ms=NOW)).kind == "visitor"
+    assert block_rules.blocked_by(blocks, "v_ok", "203.0.113.99", Profile(now_ms=NOW)).value == "203.0.113.0/24"
+    assert block_rules.blocked_by(blocks, "v_ok", "::ffff:203.0.113.5", Profile(now_ms=NOW)).value == "203.0.113.0/24"
+    assert block_rules.blocked_by(blocks, "v_ok", "2001:db8::42", Profile(now_ms=NOW)).value == "2001:db8::/32"
+    assert block_rules.blocked_by(blocks, "v_ok", "198.51.100.1", profile) is None
+    assert block_rules.blocked_by(blocks, "", "", Profile(now_ms=NOW)) is None
+    assert block_rules.blocked_by(blocks + [block("country", "de")], "v_ok", "not an ip", profile).kind == "country"
     rule = check_block({"kind": "rule", "value": {"field": "referrer", "op": "contains", "value": "spam"}},
                        block_id="b_rule", created_at=NOW)
-    assert triggers.blocked_by([rule], "v_ok", "", profile) is rule
-    assert triggers.blocked_by([rule], "v_ok", "", Profile(now_ms=NOW)) is None
+    assert block_rules.blocked_by([rule], "v_ok", "", profile) is rule
+    assert block_rules.blocked_by([rule], "v_ok", "", Profile(now_ms=NOW)) is None
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=60))
 def test_blocked_by_never_raises_on_odd_addresses(ip):
     blocks = [block("ip", "0.0.0.0/0"), block("ip", "::/0")]
-    found = triggers.blocked_by(blocks, "v", ip, Profile(now_ms=NOW))
+    found = block_rules.blocked_by(blocks, "v", ip, Profile(now_ms=NOW))
     assert found is None or found.kind == "ip"
 
 
@@ -226,7 +226,7 @@ def test_settings_change_only_the_keys_sent():
 def test_hours_are_stored_for_every_day():
     changed = check_settings({"hours": {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], "sat": []}}, Settings())
     assert changed.hours["mon"] == (("09:00", "12:00"), ("13:00", "18:00"))
-    assert changed.hours["sun"] == () and set(changed.hours) == set(triggers.DAYS)
+    assert changed.hours["sun"] == () and set(changed.hours) == set(site_settings.DAYS)
     assert check_settings({"hours": None}, changed).hours is None
     assert check_settings({"hours": {"fri": [["18:00", "24:00"]]}}, Settings()).hours["fri"] == (("18:00", "24:00"),)
 
@@ -261,14 +261,14 @@ def test_settings_documents_round_trip_and_read_tolerantly():
     s = check_settings({"language": "de", "timezone": "America/New_York", "hours": {"mon": [["09:00", "17:00"]]},
                         "goal_event": "signup", "capture_emails": False, "popups_per_session": 3,
                         "cooldown_minutes": 30}, Settings())
-    doc = triggers.settings_doc(s)
+    doc = site_settings.settings_doc(s)
     assert doc["hours"]["mon"] == [["09:00", "17:00"]] and doc["hours"]["sun"] == []
-    assert triggers.settings_from_doc(doc) == s
+    assert site_settings.settings_from_doc(doc) == s
     assert check_settings(doc, Settings()) == s
-    assert triggers.settings_from_doc(None) == Settings()
-    assert triggers.settings_from_doc({"popups_per_session": 9, "timezone": "Nowhere", "old": 1,
+    assert site_settings.settings_from_doc(None) == Settings()
+    assert site_settings.settings_from_doc({"popups_per_session": 9, "timezone": "Nowhere", "old": 1,
                                        "cooldown_minutes": Decimal("15")}) == Settings(cooldown_minutes=15)
-    assert triggers.settings_doc(Settings())["hours"] is None
+    assert site_settings.settings_doc(Settings())["hours"] is None
 
 
 def ms(year, month, day, hour, minute, zone):
@@ -277,18 +277,18 @@ def ms(year, month, day, hour, minute, zone):
 
 def test_within_hours_uses_the_site_time_zone():
     s = check_settings({"timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "18:00"]]}}, Settings())
-    assert triggers.within_hours(Settings(), NOW)
-    assert triggers.within_hours(s, ms(2025, 3, 31, 9, 0, "Europe/Berlin"))  # a Monday, summer time
-    assert triggers.within_hours(s, ms(2025, 3, 31, 17, 59, "Europe/Berlin"))
-    assert not triggers.within_hours(s, ms(2025, 3, 31, 18, 0, "Europe/Berlin"))
-    assert not triggers.within_hours(s, ms(2025, 3, 31, 8, 59, "Europe/Berlin"))
-    assert triggers.within_hours(s, ms(2025, 3, 31, 7, 30, "UTC"))  # 09:30 in Berlin
-    assert not triggers.within_hours(s, ms(2025, 3, 31, 6, 30, "UTC"))  # 08:30 in Berlin
-    assert not triggers.within_hours(s, ms(2025, 4, 1, 10, 0, "Europe/Berlin"))  # Tuesday: closed
+    assert site_settings.within_hours(Settings(), NOW)
+    assert site_settings.within_hours(s, ms(2025, 3, 31, 9, 0, "Europe/Berlin"))  # a Monday, summer time
+    assert site_settings.within_hours(s, ms(2025, 3, 31, 17, 59, "Europe/Berlin"))
+    assert not site_settings.within_hours(s, ms(2025, 3, 31, 18, 0, "Europe/Berlin"))
+    assert not site_settings.within_hours(s, ms(2025, 3, 31, 8, 59, "Europe/Berlin"))
+    assert site_settings.within_hours(s, ms(2025, 3, 31, 7, 30, "UTC"))  # 09:30 in Berlin
+    assert not site_settings.within_hours(s, ms(2025, 3, 31, 6, 30, "UTC"))  # 08:30 in Berlin
+    assert not site_settings.within_hours(s, ms(2025, 4, 1, 10, 0, "Europe/Berlin"))  # Tuesday: closed
     late = check_settings({"hours": {"fri": [["18:00", "24:00"]]}}, Settings())
-    assert triggers.within_hours(late, ms(2025, 4, 4, 23, 59, "UTC"))
-    assert not triggers.within_hours(late, ms(2025, 4, 5, 0, 0, "UTC"))
-    assert not triggers.within_hours(s, 10 ** 30)
+    assert site_settings.within_hours(late, ms(2025, 4, 4, 23, 59, "UTC"))
+    assert not site_settings.within_hours(late, ms(2025, 4, 5, 0, 0, "UTC"))
+    assert not site_settings.within_hours(s, 10 ** 30)
 
 
 # --- placeholders -----------------------------------------------------------------------------
@@ -296,17 +296,17 @@ def test_within_hours_uses_the_site_time_zone():
 def test_render_fills_placeholders_with_fallbacks():
     text = "Hi {visitor.name|there}! {page.title} — {site.name}. Code {SAVE10}, {foo.bar}, {operator.name}"
     values = {"visitor.name": "Ann", "page.title": "Pricing", "site.name": "Shop", "operator.name": None}
-    assert triggers.render(text, values) == "Hi Ann! Pricing — Shop. Code {SAVE10}, {foo.bar}, "
-    assert triggers.render("Hi {visitor.name|there}!", {"visitor.name": "  "}) == "Hi there!"
-    assert triggers.render("Hi {visitor.name|there}!", {}) == "Hi there!"
-    assert triggers.render("Hi { visitor.name | there }!", {}) == "Hi there!"
-    assert triggers.render("{visitor.email}", {}) == ""
+    assert placeholders.render(text, values) == "Hi Ann! Pricing — Shop. Code {SAVE10}, {foo.bar}, "
+    assert placeholders.render("Hi {visitor.name|there}!", {"visitor.name": "  "}) == "Hi there!"
+    assert placeholders.render("Hi {visitor.name|there}!", {}) == "Hi there!"
+    assert placeholders.render("Hi { visitor.name | there }!", {}) == "Hi there!"
+    assert placeholders.render("{visitor.email}", {}) == ""
 
 
 def test_check_placeholders_refuses_unknown_ones_only():
-    triggers.check_placeholders("Hi {visitor.name|there}, {visitor.email} {page.title} {site.name} {operator.name}", "p")
-    triggers.check_placeholders("Use code {SAVE10} or {} or {", "p")
-    assert refused(triggers.check_placeholders, "Hi {visitor.phone}", "action.text") == (
+    placeholders.check_placeholders("Hi {visitor.name|there}, {visitor.email} {page.title} {site.name} {operator.name}", "p")
+    placeholders.check_placeholders("Use code {SAVE10} or {} or {", "p")
+    assert refused(placeholders.check_placeholders, "Hi {visitor.phone}", "action.text") == (
         "action.text: unknown placeholder {visitor.phone}; use one of {visitor.name}, {visitor.email}, "
         "{page.title}, {site.name}, {operator.name}")
 

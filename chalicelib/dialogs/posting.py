@@ -7,12 +7,7 @@ from typing import Any
 from chalicelib.dialogs import files, rules
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import new_id, now_ms
-from chalicelib.storage import (
-    blobs,
-    connection_store,
-    dialog_store,
-    message_store,
-)
+from chalicelib.storage import blobs, connection_store, dialog_store, message_store
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.message_store import Message
 

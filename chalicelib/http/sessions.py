@@ -17,11 +17,7 @@ from chalicelib.shared.clock import now_ms, now_s
 from chalicelib.shared.config import settings
 from chalicelib.shared.errors import Forbidden, Invalid, NotFound, Unauthorized
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    operator_store,
-    site_store,
-    visitor_store,
-)
+from chalicelib.storage import operator_store, site_store, visitor_store
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import blocking, cards, tracking
 

@@ -13,10 +13,7 @@ from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.config import settings
 from chalicelib.shared.pages import Page, page
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    connection_store,
-    visitor_store,
-)
+from chalicelib.storage import connection_store, visitor_store
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import tracking
 

@@ -20,7 +20,7 @@ from chalicelib.proactive import monitor
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import new_id, now_ms
 from chalicelib.shared.errors import NotFound
-from chalicelib.site import conditions, triggers
+from chalicelib.site import conditions, placeholders, triggers
 from chalicelib.site.siteconfig import SiteSetup, load, load_site
 from chalicelib.storage import (
     connection_store,
@@ -132,7 +132,7 @@ def _author(setup: SiteSetup, action: triggers.MessageAction) -> dict[str, Any]:
 
 
 def _text(setup: SiteSetup, visitor: Visitor, text: str, author: dict[str, Any]) -> str:
-    return triggers.render(text, {
+    return placeholders.render(text, {
         "visitor.name": visitor.name, "visitor.email": visitor.email, "page.title": visitor.current_title,
         "site.name": setup.site.name, "operator.name": author.get("name"),
     })

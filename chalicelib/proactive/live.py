@@ -10,11 +10,7 @@ from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import NotFound
 from chalicelib.site import siteconfig
 from chalicelib.site.siteconfig import SiteSetup
-from chalicelib.storage import (
-    connection_store,
-    dialog_mail_store,
-    visitor_store,
-)
+from chalicelib.storage import connection_store, dialog_mail_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import tracking

@@ -7,10 +7,7 @@ from chalicelib import protocol
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared import sources
 from chalicelib.shared.clock import now_ms
-from chalicelib.storage import (
-    connection_store,
-    visitor_store,
-)
+from chalicelib.storage import connection_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import cards, tracking

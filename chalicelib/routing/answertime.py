@@ -15,13 +15,9 @@ from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign, policy
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid
-from chalicelib.site import siteconfig, triggers
-from chalicelib.storage import (
-    connection_store,
-    dialog_store,
-    routing_store,
-    site_store,
-)
+from chalicelib.site import settings as site_settings
+from chalicelib.site import siteconfig
+from chalicelib.storage import connection_store, dialog_store, routing_store, site_store
 from chalicelib.storage.dialog_store import Dialog
 
 logger = Logger(service="parley", child=True)
@@ -45,14 +41,14 @@ def run_schedule(endpoint: str, at_ms: int | None = None) -> Report:
     """The every-minute run over every dialog waiting longer than the shortest answer time."""
     started = time.perf_counter()
     at = at_ms if at_ms is not None else now_ms()
-    outbox, report, site_settings = Outbox(endpoint), Report(), {}
+    outbox, report, settings_by_site = Outbox(endpoint), Report(), {}
     for shard in range(dialog_store.WAIT_SHARDS):
         for dialog in dialog_store.waiting_dialogs(f"w{shard}", at - MIN_ANSWER_MS):
             report.waiting += 1
-            if dialog.site_id not in site_settings:
-                site_settings[dialog.site_id] = _settings(dialog.site_id)
-            _review(dialog, at, site_settings[dialog.site_id], outbox, report)
-    for site_id in site_settings:  # a queue nobody drained (e.g. a console that never asked)
+            if dialog.site_id not in settings_by_site:
+                settings_by_site[dialog.site_id] = _settings(dialog.site_id)
+            _review(dialog, at, settings_by_site[dialog.site_id], outbox, report)
+    for site_id in settings_by_site:  # a queue nobody drained (e.g. a console that never asked)
         report.routed += assign.drain(site_id, outbox)
     outbox.send()
     report.handler_s = time.perf_counter() - started
@@ -67,12 +63,12 @@ def review_one(dialog: Dialog, outbox: Outbox, at_ms: int | None = None) -> None
     _review(dialog, at, _settings(dialog.site_id), outbox, Report())
 
 
-def _settings(site_id: str) -> triggers.Settings:
+def _settings(site_id: str) -> site_settings.Settings:
     site = site_store.get_site(site_id)
-    return siteconfig.settings_of(site) if site is not None else triggers.Settings()
+    return siteconfig.settings_of(site) if site is not None else site_settings.Settings()
 
 
-def _review(dialog: Dialog, at: int, s: triggers.Settings, outbox: Outbox, report: Report) -> None:
+def _review(dialog: Dialog, at: int, s: site_settings.Settings, outbox: Outbox, report: Report) -> None:
     waiting = policy.Waiting(
         waiting_since=int(dialog.waiting_since) if dialog.waiting_since is not None else None,
         assignee_id=dialog.assignee_id, late=bool(dialog.late), offered_to=dialog.offered_to,

@@ -10,7 +10,7 @@ from chalicelib.dialogs.posting import post
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign, bot
 from chalicelib.shared.clock import now_ms
-from chalicelib.site import siteconfig, triggers
+from chalicelib.site import placeholders, siteconfig
 from chalicelib.storage import (
     dialog_store,
     message_store,
@@ -49,7 +49,7 @@ def respond(dialog: Dialog, question: Message, outbox: Outbox) -> None:
     if step.kind == "handoff":
         hand_off(dialog, step.reason, outbox, step)
         return
-    text = triggers.render(step.text, _placeholders(dialog, visitor))
+    text = placeholders.render(step.text, _placeholders(dialog, visitor))
     # The bot answered: nothing waits for a person (the visitor message started the wait).
     post(dialog.dialog_id, _author(dialog.site_id), text, outbox, wait="stop", client_id=f"bot-{question.client_id}")
     dialog_store.set_dialog_fields(dialog.dialog_id, [Dialog.bot_state.set(bot.to_doc(step.state))])

@@ -12,10 +12,7 @@ from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import NotFound
 from chalicelib.shared.pages import Page, page
-from chalicelib.storage import (
-    connection_store,
-    dialog_store,
-)
+from chalicelib.storage import connection_store, dialog_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.dialog_store import Dialog
 

@@ -17,7 +17,8 @@ from chalicelib.shared.clock import now_ms
 from chalicelib.shared.config import settings
 from chalicelib.shared.errors import Invalid
 from chalicelib.shared.sources import first_language
-from chalicelib.site import siteconfig, triggers
+from chalicelib.site import settings as site_settings
+from chalicelib.site import siteconfig
 from chalicelib.storage import (
     connection_store,
     dialog_store,
@@ -45,10 +46,10 @@ AUTOREPLY = {
 def availability_frame(site_id: str) -> dict[str, Any]:
     """Whether someone can chat now (else the widget shows the leave-a-message form)."""
     site = site_store.get_site(site_id)
-    s = siteconfig.settings_of(site) if site is not None else triggers.Settings()
+    s = siteconfig.settings_of(site) if site is not None else site_settings.Settings()
     at = now_ms()
     ops = routing_store.operator_states(site_id)
-    reason = policy.availability_reason(ops, at, triggers.within_hours(s, at))
+    reason = policy.availability_reason(ops, at, site_settings.within_hours(s, at))
     queue = routing_store.queue_state(site_id)
     waiting = max(0, queue.length)
     return {"type": "availability", "available": policy.chat_open(reason), "reason": reason,

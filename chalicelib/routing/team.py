@@ -9,11 +9,7 @@ from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign, policy
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid, NotFound
-from chalicelib.storage import (
-    connection_store,
-    operator_store,
-    routing_store,
-)
+from chalicelib.storage import connection_store, operator_store, routing_store
 from chalicelib.storage.connection_store import Connection
 
 

@@ -13,7 +13,8 @@ from chalicelib.realtime import delivery
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import new_id, now_ms
 from chalicelib.shared.errors import Invalid, NotFound, ParleyError
-from chalicelib.site import triggers
+from chalicelib.site import blocks, triggers
+from chalicelib.site import settings as site_settings
 from chalicelib.storage import (
     connection_store,
     operator_store,
@@ -21,6 +22,9 @@ from chalicelib.storage import (
     site_store,
     visitor_store,
 )
+from chalicelib.site.blocks import Block
+from chalicelib.site.settings import Settings
+from chalicelib.site.triggers import Segment, Trigger
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.site_config_store import SiteConfig
 from chalicelib.storage.site_store import Site
@@ -33,17 +37,17 @@ LOW_ACCEPTANCE = 0.035  # below this, proactive chat is not recommended (brief, 
 @dataclass(frozen=True)
 class SiteSetup:
     site: Site
-    settings: triggers.Settings
-    triggers: tuple[triggers.Trigger, ...]
-    segments: tuple[triggers.Segment, ...]
-    blocks: tuple[triggers.Block, ...]
+    settings: Settings
+    triggers: tuple[Trigger, ...]
+    segments: tuple[Segment, ...]
+    blocks: tuple[Block, ...]
 
     @property
-    def message_triggers(self) -> tuple[triggers.Trigger, ...]:
+    def message_triggers(self) -> tuple[Trigger, ...]:
         return tuple(t for t in self.triggers if t.enabled and isinstance(t.action, triggers.MessageAction))
 
     @property
-    def email_triggers(self) -> tuple[triggers.Trigger, ...]:
+    def email_triggers(self) -> tuple[Trigger, ...]:
         return tuple(t for t in self.triggers if t.enabled and isinstance(t.action, triggers.EmailAction))
 
 
@@ -54,12 +58,12 @@ class _AnyOperator:
         return True
 
 
-def settings_of(site: Site) -> triggers.Settings:
+def settings_of(site: Site) -> site_settings.Settings:
     try:
-        return triggers.settings_from_doc(json.loads(site.settings) if site.settings else None)
+        return site_settings.settings_from_doc(json.loads(site.settings) if site.settings else None)
     except (ValueError, ParleyError):
         logger.warning("stored settings unreadable; defaults used", extra={"site_id": site.site_id})
-        return triggers.Settings()
+        return site_settings.Settings()
 
 
 def load(site: Site) -> SiteSetup:
@@ -81,7 +85,7 @@ def _parse(kind: str, item_id: str, doc: dict[str, Any]) -> Any:
         return triggers.check_trigger(doc, trigger_id=item_id, created_at=created_at, operator_ids=_AnyOperator())
     if kind == "segment":
         return triggers.check_segment(doc, segment_id=item_id)
-    return triggers.check_block(doc, block_id=item_id, created_at=created_at)
+    return blocks.check_block(doc, block_id=item_id, created_at=created_at)
 
 
 def load_site(site_id: str) -> SiteSetup:
@@ -103,8 +107,8 @@ def proactive_view(setup: SiteSetup) -> dict[str, Any]:
         "type": "proactive",
         "triggers": [triggers.trigger_doc(t) for t in setup.triggers],
         "segments": [triggers.segment_doc(s) for s in setup.segments],
-        "blocks": [triggers.block_doc(b) for b in setup.blocks],
-        "settings": triggers.settings_doc(setup.settings),
+        "blocks": [blocks.block_doc(b) for b in setup.blocks],
+        "settings": site_settings.settings_doc(setup.settings),
         "stats": {t.trigger_id: stats_view(counters.get(t.trigger_id)) for t in setup.triggers},
     }
 
@@ -128,8 +132,8 @@ def _save(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
         if site is None:
             raise NotFound("unknown site")
         before = settings_of(site)
-        changed = triggers.check_settings(doc, before)
-        site_store.set_site_settings(conn.site_id, json.dumps(triggers.settings_doc(changed)))
+        changed = site_settings.check_settings(doc, before)
+        site_store.set_site_settings(conn.site_id, json.dumps(site_settings.settings_doc(changed)))
         if changed.default_cap != before.default_cap:
             from chalicelib.routing import team
             team.default_cap_changed(conn.site_id, changed.default_cap, outbox)
@@ -159,7 +163,7 @@ def _save_item(conn: Connection, kind: str, doc: dict[str, Any]) -> None:
     elif kind == "segment":
         stored = triggers.segment_doc(triggers.check_segment(doc, segment_id=item_id)) | {"created_at": created_at}
     else:
-        stored = triggers.block_doc(triggers.check_block(doc, block_id=item_id, created_at=created_at))
+        stored = blocks.block_doc(blocks.check_block(doc, block_id=item_id, created_at=created_at))
         stored["created_by"] = conn.name
     site_config_store.put_config_item(SiteConfig(conn.site_id, f"c#{kind}#{item_id}", doc=json.dumps(stored)))
 

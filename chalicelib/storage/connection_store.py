@@ -18,10 +18,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    conditional_update,
-    table_meta,
-)
+from chalicelib.storage.base import conditional_update, table_meta
 
 
 class ConnectionChannelIndex(GlobalSecondaryIndex):

@@ -5,9 +5,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.storage.base import (
-    conditional_update,
-)
+from chalicelib.storage.base import conditional_update
 from chalicelib.storage.dialog_store import Dialog
 
 

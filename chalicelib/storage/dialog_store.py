@@ -23,11 +23,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    AuthorAttribute,
-    conditional_update,
-    table_meta,
-)
+from chalicelib.storage.base import AuthorAttribute, conditional_update, table_meta
 
 
 class DialogSiteStatusIndex(GlobalSecondaryIndex):

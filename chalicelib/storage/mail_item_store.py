@@ -10,10 +10,7 @@ from pynamodb.exceptions import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    conditional_put,
-    table_meta,
-)
+from chalicelib.storage.base import conditional_put, table_meta
 
 
 class MailItem(Model):

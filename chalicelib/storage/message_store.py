@@ -16,11 +16,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    AuthorAttribute,
-    conditional_put,
-    table_meta,
-)
+from chalicelib.storage.base import AuthorAttribute, conditional_put, table_meta
 
 
 class MessageSeqIndex(LocalSecondaryIndex):

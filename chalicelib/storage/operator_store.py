@@ -15,9 +15,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    table_meta,
-)
+from chalicelib.storage.base import table_meta
 
 
 class OperatorEmailIndex(GlobalSecondaryIndex):

@@ -24,9 +24,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.shared.config import settings
-from chalicelib.storage.base import (
-    table_meta,
-)
+from chalicelib.storage.base import table_meta
 
 GRACE_MS = 45_000  # a console gone this long is offline: a reload or a short drop does not flicker
 DEFAULT_CAP = 3  # brief: new operators ~1-4 chats at once, experienced 2-3, experts ~4

@@ -7,9 +7,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    table_meta,
-)
+from chalicelib.storage.base import table_meta
 
 
 class SiteConfig(Model):

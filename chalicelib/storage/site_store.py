@@ -12,10 +12,7 @@ from pynamodb.exceptions import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    conditional_update,
-    table_meta,
-)
+from chalicelib.storage.base import conditional_update, table_meta
 
 
 class Site(Model):

@@ -8,10 +8,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    conditional_put,
-    table_meta,
-)
+from chalicelib.storage.base import conditional_put, table_meta
 
 
 class Template(Model):

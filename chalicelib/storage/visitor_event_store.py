@@ -6,11 +6,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    decode_cursor,
-    encode_cursor,
-    table_meta,
-)
+from chalicelib.storage.base import decode_cursor, encode_cursor, table_meta
 
 
 class VisitorEvent(Model):

@@ -21,11 +21,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    conditional_put,
-    conditional_update,
-    table_meta,
-)
+from chalicelib.storage.base import conditional_put, conditional_update, table_meta
 
 
 class VisitorLiveIndex(GlobalSecondaryIndex):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 
 from chalicelib.shared.errors import Blocked
-from chalicelib.site import conditions, triggers
+from chalicelib.site import blocks, conditions
 from chalicelib.site.siteconfig import SiteSetup
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import tracking
@@ -13,7 +13,7 @@ logger = Logger(service="parley", child=True)
 
 
 def block_of(setup: SiteSetup, visitor: Visitor | None, client: tracking.Client,
-             now_ms: int) -> triggers.Block | None:
+             now_ms: int) -> blocks.Block | None:
     """The block that applies to this visitor (or newcomer) from this address, if any."""
     if not setup.blocks:
         return None
@@ -24,7 +24,7 @@ def block_of(setup: SiteSetup, visitor: Visitor | None, client: tracking.Client,
     else:
         profile = conditions.Profile(now_ms=now_ms, country=client.country or "unknown",
                                 language=client.language)
-    return triggers.blocked_by(setup.blocks, visitor.visitor_id if visitor else "", client.ip, profile)
+    return blocks.blocked_by(setup.blocks, visitor.visitor_id if visitor else "", client.ip, profile)
 
 
 def refuse_blocked(setup: SiteSetup, visitor: Visitor | None, client: tracking.Client, now_ms: int) -> None:

@@ -16,13 +16,10 @@ from chalicelib.shared import sources
 from chalicelib.shared.clock import new_id
 from chalicelib.shared.config import settings
 from chalicelib.shared.errors import Invalid
-from chalicelib.site import conditions, triggers
+from chalicelib.site import conditions
+from chalicelib.site import settings as site_settings
 from chalicelib.site.siteconfig import SiteSetup
-from chalicelib.storage import (
-    dialog_store,
-    visitor_event_store,
-    visitor_store,
-)
+from chalicelib.storage import dialog_store, visitor_event_store, visitor_store
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import cards, events
 
@@ -301,4 +298,4 @@ def full_card(visitor: Visitor, setup: SiteSetup | None) -> dict[str, Any]:
 
 
 def within_hours(setup: SiteSetup, now_ms: int) -> bool:
-    return triggers.within_hours(setup.settings, now_ms)
+    return site_settings.within_hours(setup.settings, now_ms)
