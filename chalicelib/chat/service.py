@@ -15,7 +15,7 @@ from chalicelib import protocol
 from chalicelib.dialogs import files, rules
 from chalicelib.dialogs.posting import deliver, message_view
 from chalicelib.mail import mirror
-from chalicelib.proactive import greetings, live, monitor
+from chalicelib.proactive import editor, greetings, live, monitor
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import answertime, assign, firstline, ratings, reception, team
 from chalicelib.shared import sources
@@ -516,5 +516,5 @@ _VISITOR: dict[str, Handler] = {
 _OPERATOR: dict[str, Handler] = {
     "subscribe": _operator_subscribe, "history": _operator_history, "message": _operator_message,
     "upload": _operator_upload, "typing": _operator_typing, "ping": _ping,
-    **desk.HANDLERS, **siteconfig.HANDLERS, **monitor.HANDLERS, **greetings.HANDLERS, **team.HANDLERS,
+    **desk.HANDLERS, **editor.HANDLERS, **monitor.HANDLERS, **greetings.HANDLERS, **team.HANDLERS,
 }
