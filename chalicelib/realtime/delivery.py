@@ -3,6 +3,7 @@ Management API. The one place that talks to connections, from any handler (webso
 schedule, S3 event): on AWS and locally the same boto3 calls are made."""
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,6 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from chalicelib import protocol
 from chalicelib.shared.config import settings
 
 logger = Logger(service="parley", child=True)
@@ -42,6 +42,11 @@ def _client(endpoint: str) -> Any:
         return client
 
 
+def encode(frame: dict[str, Any]) -> str:
+    """A frame as posted to a connection: compact JSON, non-ASCII kept as is."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
 class Outbox:
     """Frames to post, collected while a request is handled and sent when it is done."""
 
@@ -50,7 +55,7 @@ class Outbox:
         self._items: list[tuple[str, str]] = []
 
     def add(self, connection_ids: Iterable[str], frame: dict[str, Any]) -> None:
-        data = protocol.encode(frame)
+        data = encode(frame)
         self._items.extend((cid, data) for cid in connection_ids)
 
     def send(self) -> set[str]:
