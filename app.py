@@ -1,21 +1,20 @@
-"""Parley's Lambda entry points: wiring only. The product lives in chalicelib/."""
+"""Parley's Lambda entry points: wiring only. The product lives in chalicelib/.
+
+Every Lambda function loads this file, so it imports only Chalice and Powertools at the top;
+each handler imports what it needs when it first runs, so a function's cold start pays only
+for its own modules (the websocket path never loads mail parsing, the bot or the deploy code).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, WebsocketEvent
 
-from chalicelib.chat import service
-from chalicelib.http import sessions, web
-from chalicelib.mail import inbound, mirror, unsubscribe
-from chalicelib.proactive import greetings
-from chalicelib.realtime import delivery
-from chalicelib.routing import answertime, ratings
-from chalicelib.shared.config import settings
-from chalicelib.shared.errors import ParleyError
-from chalicelib.shared.pages import Page
+if TYPE_CHECKING:
+    from chalicelib.shared.errors import ParleyError
+    from chalicelib.shared.pages import Page
 
 app = Chalice(app_name="parley")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -27,6 +26,8 @@ def _error_response(exc: ParleyError, headers: dict[str, str] | None = None) -> 
 
 
 def _json_body() -> Any:
+    from chalicelib.http import sessions
+
     return sessions.parse_body(app.current_request.raw_body)
 
 
@@ -36,6 +37,8 @@ def health() -> dict[str, bool]:
 
 
 def _web_answer(section: str, name: str) -> Response:
+    from chalicelib.http import web
+
     answer = web.answer(section, name, app.current_request.headers.get("if-none-match"))
     return Response(answer.body, headers=dict(answer.headers), status_code=answer.status)
 
@@ -52,12 +55,17 @@ def console_file(name: str) -> Response:
 
 @app.route("/console", methods=["GET"])
 def console_root() -> Response:
+    from chalicelib.http import web
+
     location = web.console_location(app.current_request.context.get("path", ""))
     return Response("", headers={"Location": location, "Cache-Control": "no-cache"}, status_code=302)
 
 
 @app.route("/api/visitor/session", methods=["POST"], content_types=["application/json", "text/plain"])
 def visitor_session() -> Any:
+    from chalicelib.http import sessions
+    from chalicelib.shared.errors import ParleyError
+
     origin = app.current_request.headers.get("origin", "")
     cors = sessions.cors_headers(origin)
     try:
@@ -70,6 +78,9 @@ def visitor_session() -> Any:
 
 @app.route("/api/operator/login", methods=["POST"])
 def operator_login() -> Any:
+    from chalicelib.http import sessions
+    from chalicelib.shared.errors import ParleyError
+
     try:
         return sessions.operator_login(_json_body())
     except ParleyError as exc:
@@ -78,44 +89,65 @@ def operator_login() -> Any:
 
 @app.on_ws_connect()
 def ws_connect(event: WebsocketEvent) -> dict[str, int]:
+    from chalicelib import socket
+    from chalicelib.realtime import delivery
+
     raw = event.to_dict()
-    request = service.ConnectRequest(
+    request = socket.ConnectRequest(
         connection_id=event.connection_id,
         query=raw.get("queryStringParameters") or {},
         headers=raw.get("headers") or {},
         source_ip=raw.get("requestContext", {}).get("identity", {}).get("sourceIp", ""),
     )
-    return {"statusCode": service.connect(request, delivery.endpoint_for(event.domain_name, event.stage))}
+    return {"statusCode": socket.connect(request, delivery.endpoint_for(event.domain_name, event.stage))}
 
 
 @app.on_ws_message()
 def ws_message(event: WebsocketEvent) -> None:
+    from chalicelib import socket
+    from chalicelib.realtime import delivery
+
     endpoint = delivery.endpoint_for(event.domain_name, event.stage)
-    service.receive(event.connection_id, event.to_dict().get("body"), endpoint)
+    socket.receive(event.connection_id, event.to_dict().get("body"), endpoint)
 
 
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> None:
-    service.disconnect(event.connection_id, delivery.endpoint_for(event.domain_name, event.stage))
+    from chalicelib import socket
+    from chalicelib.realtime import delivery
+
+    socket.disconnect(event.connection_id, delivery.endpoint_for(event.domain_name, event.stage))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="triggers")
 def triggers_schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.proactive import greetings
+    from chalicelib.realtime import delivery
+
     return greetings.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="mail")
 def mail_schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.mail import mirror
+    from chalicelib.realtime import delivery
+
     return mirror.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="answer_time")
 def answer_time_schedule(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.realtime import delivery
+    from chalicelib.routing import answertime
+
     return answertime.run_schedule(delivery.endpoint_for(None, None)).as_dict()
 
 
 @app.lambda_function(name="inbound_mail")
 def inbound_mail(event: dict[str, Any], context: Any) -> dict[str, int]:
+    from chalicelib.mail import inbound
+    from chalicelib.shared.config import settings
+
     return inbound.handle(event, settings.ws_endpoint)
 
 
@@ -127,18 +159,25 @@ def _html(page: Page) -> Response:
 
 @app.route("/api/mail/unsubscribe", methods=["GET"])
 def unsubscribe_page() -> Response:
+    from chalicelib.mail import unsubscribe
+
     return _html(unsubscribe.confirm_page((app.current_request.query_params or {}).get("t")))
 
 
 @app.route("/api/mail/unsubscribe", methods=["POST"],
            content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
 def unsubscribe_post() -> Response:
+    from chalicelib.http import sessions
+    from chalicelib.mail import unsubscribe
+
     token = (app.current_request.query_params or {}).get("t") or sessions.form_field(app.current_request.raw_body, "t")
     return _html(unsubscribe.unsubscribe(token))
 
 
 @app.route("/api/rate", methods=["GET"])
 def rate_page() -> Response:
+    from chalicelib.routing import ratings
+
     query = app.current_request.query_params or {}
     return _html(ratings.confirm_page(query.get("t"), query.get("s")))
 
@@ -146,6 +185,11 @@ def rate_page() -> Response:
 @app.route("/api/rate", methods=["POST"],
            content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
 def rate_post() -> Response:
+    from chalicelib.http import sessions
+    from chalicelib.realtime import delivery
+    from chalicelib.routing import ratings
+    from chalicelib.shared.config import settings
+
     body = app.current_request.raw_body
     query = app.current_request.query_params or {}
     token = query.get("t") or sessions.form_field(body, "t")

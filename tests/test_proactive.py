@@ -14,7 +14,8 @@ ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/test"
 class Clock:
     """Moves every module's `now_ms` (they import it by name) by hand."""
 
-    MODULES = ("http.sessions", "proactive.live", "proactive.greetings", "chat.service", "workspace.desk", "site.siteconfig")
+    MODULES = ("http.sessions", "proactive.live", "proactive.greetings", "chat.opening", "chat.visitor", "socket",
+               "dialogs.posting", "workspace.desk", "proactive.editor")
 
     def __init__(self, monkeypatch) -> None:
         import importlib

@@ -94,10 +94,6 @@ def visitor_session(body: Any, origin: str, client: tracking.Client) -> dict[str
     }
 
 
-def visitor_token(visitor_id: str, site_id: str) -> str:
-    expires_at = now_s() + settings.visitor_token_days * 86400
-    return auth.issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)
-
 
 def _returning_visitor(token: Any, site_id: str) -> Visitor | None:
     if not isinstance(token, str):

@@ -24,15 +24,14 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from chalicelib import protocol
-from chalicelib.chat import service
-from chalicelib.dialogs import files, rules
+from chalicelib.dialogs import files, posting, rules
 from chalicelib.mail import mirror, tokens
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import new_id, now_ms, now_s
 from chalicelib.shared.config import settings
 from chalicelib.storage import (
     blobs,
-    connection_store,
     dialog_mail_store,
     dialog_store,
     mail_item_store,
@@ -41,7 +40,7 @@ from chalicelib.storage import (
 )
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.mail_item_store import MailItem
-from chalicelib.storage.message_store import FileAttribute, Message
+from chalicelib.storage.message_store import FileAttribute
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import cards
 
@@ -236,7 +235,7 @@ def _new_dialog(visitor: Visitor, mail: mime.ParsedMail, previous: Dialog | None
     dialog.visitor_segments = set(visitor.segments) if visitor.segments else None
     dialog.mail_subject = previous.mail_subject if previous and previous.mail_subject else _re(mail.subject)
     dialog.mail_root_ref = (previous.mail_root_ref if previous else None) or mail.message_id
-    dialog.visitor_conns = set(connection_store.channel_connections(f"vis#{visitor.visitor_id}")) or None
+    dialog.visitor_conns = set(audience.visitor_tabs(visitor.visitor_id)) or None
     dialog_store.put_dialog(dialog)
     replacing = previous.dialog_id if previous else visitor.open_dialog_id
     if visitor_store.claim_open_dialog(visitor.visitor_id, dialog.dialog_id, replacing):
@@ -281,21 +280,19 @@ def _post_messages(dialog: Dialog, mail: mime.ParsedMail, ses_id: str, outbox: O
 
 def _post(dialog: Dialog, client_id: str, text: str, file: FileAttribute | None, fields: dict[str, Any],
           outbox: Outbox) -> bool:
-    """One visitor message, stored once whatever the deliveries, and fanned out."""
+    """One visitor message, stored once whatever the deliveries, and fanned out. Like a chat
+    message it starts the answer-time clock: the customer waits for an answer whichever way
+    they wrote (docs/routing.md)."""
     if message_store.get_message(dialog.dialog_id, client_id) is not None:
-        return False
-    author = rules.visitor_author()
-    at = now_ms()
-    guard = (Dialog.visitor_id == dialog.visitor_id) & (Dialog.status == "open")
-    updated = dialog_store.record_message(dialog.dialog_id, guard, author,
-                                    rules.message_preview(text, file.name if file else None), at)
-    if updated is None:
+        return False  # a second delivery of this mail: no seq is spent on it
+    draft = posting.Draft(dialog.dialog_id, client_id, rules.visitor_author(), text, file, wait="start",
+                          email=fields)
+    stored = posting.store(draft, (Dialog.visitor_id == dialog.visitor_id) & (Dialog.status == "open"))
+    if stored is None:
         raise RuntimeError("the dialog closed while the mail was posted; SES retries")
-    message = Message(dialog.dialog_id, client_id, seq=updated.last_seq, author=author, text=text,
-                      created_at=at, file=file, **fields)
-    if not message_store.insert_message(message):
+    if stored.duplicate or stored.dialog is None:
         return False
-    service.deliver(updated, message, outbox)
+    posting.deliver(stored.dialog, stored.message, outbox)
     return True
 
 

@@ -19,12 +19,12 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.dialogs import rules
 from chalicelib.mail import outbound, tokens
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.config import settings
 from chalicelib.site import siteconfig
 from chalicelib.storage import (
-    connection_store,
     dialog_mail_store,
     mail_item_store,
     message_store,
@@ -172,7 +172,7 @@ def _sent(dialog: Dialog, subject: str, ref: str, at_ms: int, outbox: Outbox) ->
         mail_item_store.put_mail_item(MailItem(key, site_id=dialog.site_id, dialog_id=dialog.dialog_id, at=at_ms))
     updated = dialog_mail_store.mail_sent(dialog.dialog_id, ref, subject)
     if updated is not None:
-        outbox.add(connection_store.channel_connections(f"ops#{dialog.site_id}"),
+        outbox.add(audience.operators(dialog.site_id),
                    {"type": "dialog", "dialog": rules.dialog_summary(updated)})
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from html import escape
 
 from chalicelib.mail import mirror, tokens
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.config import settings
 from chalicelib.shared.pages import Page, page
 from chalicelib.site import siteconfig
-from chalicelib.storage import connection_store, visitor_store
+from chalicelib.storage import visitor_store
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import tracking
 
@@ -47,7 +48,7 @@ def unsubscribe(token: object) -> Page:
     updated = visitor_store.update_visitor(visitor.visitor_id, visitor.site_id, [Visitor.mail_opt_out.set(True)])
     if updated is not None and settings.ws_endpoint:  # an open card shows it at once
         outbox = Outbox(settings.ws_endpoint)
-        outbox.add(connection_store.channel_connections(f"ops#{visitor.site_id}"),
+        outbox.add(audience.operators(visitor.site_id),
                    {"type": "visitor", "visitor": tracking.full_card(updated, siteconfig.load_site(visitor.site_id))})
         outbox.send()
     return page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats. "

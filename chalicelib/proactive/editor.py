@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chalicelib import protocol
-from chalicelib.realtime import delivery
+from chalicelib.realtime import audience, delivery
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import team
 from chalicelib.shared.clock import new_id, now_ms
@@ -15,7 +15,6 @@ from chalicelib.site import blocks, triggers
 from chalicelib.site import settings as site_settings
 from chalicelib.site.siteconfig import SiteSetup, load_site, settings_of
 from chalicelib.storage import (
-    connection_store,
     operator_store,
     site_config_store,
     site_store,
@@ -104,7 +103,7 @@ def _close_visitor(site_id: str, visitor_id: str, outbox: Outbox) -> None:
     """A blocked visitor's open tabs are closed at once ($disconnect then cleans up)."""
     visitor = visitor_store.get_visitor(visitor_id)
     if visitor is not None and visitor.site_id == site_id:
-        delivery.close_connections(outbox.endpoint, connection_store.channel_connections(f"vis#{visitor_id}"))
+        delivery.close_connections(outbox.endpoint, audience.visitor_tabs(visitor_id))
 
 
 def _delete(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
@@ -114,7 +113,7 @@ def _delete(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
 
 
 def _changed(site_id: str, outbox: Outbox) -> None:
-    outbox.add(connection_store.channel_connections(f"ops#{site_id}"), proactive_view(load_site(site_id)))
+    outbox.add(audience.operators(site_id), proactive_view(load_site(site_id)))
 
 
 HANDLERS = {

@@ -17,13 +17,13 @@ from aws_lambda_powertools import Logger
 from chalicelib import protocol
 from chalicelib.mail import outbound
 from chalicelib.proactive import monitor
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import new_id, now_ms
 from chalicelib.shared.errors import NotFound
 from chalicelib.site import conditions, placeholders, triggers
 from chalicelib.site.siteconfig import SiteSetup, load, load_site
 from chalicelib.storage import (
-    connection_store,
     greeting_store,
     operator_store,
     site_config_store,
@@ -52,7 +52,7 @@ def _restraint(setup: SiteSetup, visitor: Visitor, typing: bool) -> triggers.Res
 
 def _profile(setup: SiteSetup, visitor: Visitor, at_ms: int) -> conditions.Profile:
     needs_presence = any("operator_available" in conditions.fields_used(t.match) for t in setup.message_triggers)
-    available = bool(connection_store.channel_connections(f"ops#{setup.site.site_id}")) if needs_presence else False
+    available = bool(audience.operators(setup.site.site_id)) if needs_presence else False
     return tracking.profile_of(visitor, at_ms, working_hours=tracking.within_hours(setup, at_ms),
                                operator_available=available)
 
@@ -77,7 +77,7 @@ def evaluate(setup: SiteSetup, visitor: Visitor, typing: bool, at_ms: int, outbo
         greeting, taken = _claim(setup, visitor, trigger, at_ms)
         if greeting is not None:
             if operators is None:
-                operators = connection_store.channel_connections(f"ops#{setup.site.site_id}")
+                operators = audience.operators(setup.site.site_id)
             _greeted(setup, visitor, trigger, greeting, tabs, operators, outbox)
             return greeting
         restraint = replace(restraint, fired=frozenset(g.trigger_id for g in taken if g.trigger_id),
@@ -91,7 +91,7 @@ def evaluate(setup: SiteSetup, visitor: Visitor, typing: bool, at_ms: int, outbo
 def _visitor_tabs(visitor: Visitor, reply_to: str | None) -> list[str]:
     """The visitor's open tabs. None open (a tab closed without $disconnect reaching us)
     means the visitor left: the schedule stops reading them."""
-    tabs = set(connection_store.channel_connections(f"vis#{visitor.visitor_id}"))
+    tabs = set(audience.visitor_tabs(visitor.visitor_id))
     if reply_to:
         tabs.add(reply_to)  # the channel index is eventually consistent; this tab is surely open
     if not tabs:
@@ -199,14 +199,14 @@ def _invite(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     visitor = visitor_store.get_visitor(frame.visitor_id or "")
     if visitor is None or visitor.site_id != conn.site_id:
         raise NotFound("visitor not found")
-    tabs = connection_store.channel_connections(f"vis#{visitor.visitor_id}")
+    tabs = audience.visitor_tabs(visitor.visitor_id)
     if tabs:
         author = {"kind": "operator", "id": conn.subject_id, "name": conn.name}
         greeting = Greeting(visitor.visitor_id, f"m#{new_id('m')}", site_id=conn.site_id, at=now_ms(),
                             text=frame.text, author=author, session_id=visitor.session_id)
         greeting_store.claim_greeting(greeting)
         outbox.add(tabs, greeting_frame(greeting, open_desktop=True, open_mobile=False))
-        outbox.add(connection_store.channel_connections(f"ops#{conn.site_id}"), {
+        outbox.add(audience.operators(conn.site_id), {
             "type": "greeted", "visitor_id": visitor.visitor_id, "trigger_id": None, "text": frame.text,
             "held_out": False, "by": conn.name})
     outbox.add([conn.connection_id], {"type": "invited", "visitor_id": visitor.visitor_id,
@@ -221,7 +221,7 @@ HANDLERS = {"invite": _invite}
 def visitor_left(conn: Connection, outbox: Outbox) -> None:
     """A visitor's tab closed: when it was the last and no newer page is loading, the visitor
     leaves the monitor and the schedule, and a follow-up email may become due."""
-    if connection_store.channel_connections(f"vis#{conn.subject_id}"):
+    if audience.visitor_tabs(conn.subject_id):
         return
     visitor = visitor_store.get_visitor(conn.subject_id)
     if visitor is None or int(visitor.page_started or 0) > int(conn.connected_at):
@@ -277,7 +277,7 @@ class _Setups(dict[str, SiteSetup | None]):
 
     def operators(self, site_id: str) -> list[str]:
         if site_id not in self._operators:
-            self._operators[site_id] = connection_store.channel_connections(f"ops#{site_id}")
+            self._operators[site_id] = audience.operators(site_id)
         return self._operators[site_id]
 
 

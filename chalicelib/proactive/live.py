@@ -3,18 +3,19 @@ evaluation each live event starts, and read marks (read)."""
 from __future__ import annotations
 
 from chalicelib import protocol
-from chalicelib.http import sessions
+from chalicelib.dialogs import updates
 from chalicelib.proactive import greetings, monitor
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
+from chalicelib.shared import auth
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import NotFound
 from chalicelib.site import siteconfig
 from chalicelib.site.siteconfig import SiteSetup
-from chalicelib.storage import connection_store, dialog_mail_store, visitor_store
+from chalicelib.storage import dialog_mail_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import tracking
-from chalicelib.workspace import desk
 
 
 def _visitor(conn: Connection) -> tuple[SiteSetup, Visitor]:
@@ -46,13 +47,13 @@ def _identify(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     result = tracking.identify(setup, visitor, frame.identity or {}, at)
     answer: dict[str, object] = {"type": "identified", "verified": result.verified}
     if result.switch_to:
-        answer |= {"visitor_id": result.switch_to, "token": sessions.visitor_token(result.switch_to, conn.site_id)}
+        answer |= {"visitor_id": result.switch_to, "token": auth.visitor_token(result.switch_to, conn.site_id)}
     outbox.add([conn.connection_id], answer)
     if not result.switch_to:
         if result.visitor.email != email_before:
-            desk.email_changed(result.visitor, outbox)
+            updates.email_changed(result.visitor, outbox)
         monitor.push_live(result.visitor, outbox)
-        outbox.add(connection_store.channel_connections(f"ops#{conn.site_id}"),
+        outbox.add(audience.operators(conn.site_id),
                    {"type": "visitor", "visitor": tracking.full_card(result.visitor, setup)})
         greetings.evaluate(setup, result.visitor, False, at, outbox, reply_to=conn.connection_id)
 

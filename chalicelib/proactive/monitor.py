@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import protocol
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared import sources
 from chalicelib.shared.clock import now_ms
-from chalicelib.storage import connection_store, visitor_store
+from chalicelib.storage import visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import cards, tracking
@@ -35,11 +36,11 @@ def live_view(visitor: Visitor) -> dict[str, Any]:
 
 
 def push_live(visitor: Visitor, outbox: Outbox) -> None:
-    outbox.add(connection_store.channel_connections(f"ops#{visitor.site_id}"), {"type": "live", "visitor": live_view(visitor)})
+    outbox.add(audience.operators(visitor.site_id), {"type": "live", "visitor": live_view(visitor)})
 
 
 def push_left(site_id: str, visitor_id: str, outbox: Outbox) -> None:
-    outbox.add(connection_store.channel_connections(f"ops#{site_id}"), {"type": "left", "visitor_id": visitor_id})
+    outbox.add(audience.operators(site_id), {"type": "left", "visitor_id": visitor_id})
 
 
 def _monitor(conn: Connection, _frame: protocol.Frame, outbox: Outbox) -> None:

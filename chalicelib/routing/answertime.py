@@ -11,13 +11,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib.dialogs import rules
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign, policy
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid
 from chalicelib.site import settings as site_settings
 from chalicelib.site import siteconfig
-from chalicelib.storage import connection_store, dialog_store, routing_store, site_store
+from chalicelib.storage import dialog_store, routing_store, site_store
 from chalicelib.storage.dialog_store import Dialog
 
 logger = Logger(service="parley", child=True)
@@ -92,7 +93,7 @@ def _mark(dialog: Dialog, actions: list[Any], outbox: Outbox) -> bool:
     marked = dialog_store.mark_waiting(dialog, actions)
     if marked is None:
         return False
-    outbox.add(connection_store.channel_connections(f"ops#{dialog.site_id}"),
+    outbox.add(audience.operators(dialog.site_id),
                {"type": "dialog", "dialog": rules.dialog_summary(marked)})
     return True
 

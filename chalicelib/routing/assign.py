@@ -9,13 +9,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib.dialogs import rules
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import policy
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid
 from chalicelib.site import siteconfig
 from chalicelib.storage import (
-    connection_store,
     dialog_store,
     operator_store,
     routing_store,
@@ -268,7 +268,7 @@ def publish(dialog_id: str, outbox: Outbox, team: bool = False) -> Dialog | None
         return None
     waits = dialog.queued_at is not None and not dialog.assignee_id
     queue = routing_store.queue_state(dialog.site_id) if waits else None
-    operators = connection_store.channel_connections(f"ops#{dialog.site_id}")
+    operators = audience.operators(dialog.site_id)
     outbox.add(operators, {"type": "dialog", "dialog": rules.dialog_summary(dialog, queue.head if queue else None)})
     if dialog.visitor_conns:
         outbox.add(dialog.visitor_conns, queue_frame(dialog, queue))
@@ -324,4 +324,4 @@ def team_frame(site_id: str) -> dict[str, Any]:
 
 
 def push_team(site_id: str, outbox: Outbox) -> None:
-    outbox.add(connection_store.channel_connections(f"ops#{site_id}"), team_frame(site_id))
+    outbox.add(audience.operators(site_id), team_frame(site_id))

@@ -8,11 +8,12 @@ from html import escape
 from chalicelib import protocol
 from chalicelib.dialogs import rules
 from chalicelib.mail import mirror, tokens
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import NotFound
 from chalicelib.shared.pages import Page, page
-from chalicelib.storage import connection_store, dialog_store
+from chalicelib.storage import dialog_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.dialog_store import Dialog
 
@@ -27,7 +28,7 @@ def rate(dialog: Dialog, score: str, comment: str, outbox: Outbox | None) -> Dia
     if rated is None:
         raise NotFound("dialog not found")
     if outbox is not None:
-        outbox.add(connection_store.channel_connections(f"ops#{rated.site_id}"),
+        outbox.add(audience.operators(rated.site_id),
                    {"type": "dialog", "dialog": rules.dialog_summary(rated)})
     return rated
 

@@ -9,8 +9,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib import protocol
+from chalicelib.dialogs import updates
 from chalicelib.dialogs.posting import post
 from chalicelib.mail import outbound
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign, policy
 from chalicelib.shared.clock import now_ms
@@ -20,7 +22,6 @@ from chalicelib.shared.sources import first_language
 from chalicelib.site import settings as site_settings
 from chalicelib.site import siteconfig
 from chalicelib.storage import (
-    connection_store,
     dialog_store,
     operator_store,
     routing_store,
@@ -29,7 +30,6 @@ from chalicelib.storage import (
 )
 from chalicelib.storage.connection_store import Connection
 from chalicelib.visitors import cards, tracking
-from chalicelib.workspace import desk
 
 logger = Logger(service="parley", child=True)
 
@@ -83,8 +83,8 @@ def remember_contact(conn: Connection, email: str, name: str | None, outbox: Out
         visitor = tracking.change(setup, visitor, lambda _v: dict(wanted), now_ms())
     except Invalid:
         return
-    desk.email_changed(visitor, outbox)
-    outbox.add(connection_store.channel_connections(f"ops#{conn.site_id}"),
+    updates.email_changed(visitor, outbox)
+    outbox.add(audience.operators(conn.site_id),
                {"type": "visitor", "visitor": tracking.full_card(visitor, setup)})
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib import protocol
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign, policy
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid, NotFound
-from chalicelib.storage import connection_store, operator_store, routing_store
+from chalicelib.storage import operator_store, routing_store
 from chalicelib.storage.connection_store import Connection
 
 
@@ -18,7 +19,7 @@ def console_connected(conn: Connection, outbox: Outbox | None) -> None:
     routing_store.operator_connected(conn.site_id, conn.subject_id, conn.name or "Operator", conn.connection_id,
                               assign.default_cap(conn.site_id))
     if outbox is not None:  # the console drains the queue when it asks for the team, once open
-        others = [c for c in connection_store.channel_connections(f"ops#{conn.site_id}") if c != conn.connection_id]
+        others = [c for c in audience.operators(conn.site_id) if c != conn.connection_id]
         outbox.add(others, assign.team_frame(conn.site_id))
 
 

@@ -9,6 +9,8 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from chalicelib.shared.clock import now_s
+from chalicelib.shared.config import settings
 from chalicelib.shared.errors import Unauthorized
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -87,3 +89,9 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def visitor_token(visitor_id: str, site_id: str) -> str:
+    """A fresh visitor token for the configured lifetime (settings.visitor_token_days)."""
+    expires_at = now_s() + settings.visitor_token_days * 86400
+    return issue_token(Claims("visitor", visitor_id, site_id, expires_at), settings.secret)

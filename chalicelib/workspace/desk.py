@@ -7,14 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import protocol
-from chalicelib.dialogs import posting, rules
+from chalicelib.dialogs import posting, rules, updates
+from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign
 from chalicelib.shared.clock import new_id, now_ms
 from chalicelib.shared.errors import Invalid, NotFound
 from chalicelib.site import siteconfig
 from chalicelib.storage import (
-    connection_store,
     dialog_list_store,
     dialog_store,
     operator_store,
@@ -31,7 +31,6 @@ from chalicelib.storage.visitor_store import Visitor
 from chalicelib.visitors import cards, events, tracking
 from chalicelib.workspace import templates
 
-MAX_DIALOGS_ON_CARD = 100
 CHANGE_ATTEMPTS = 5
 
 
@@ -44,11 +43,8 @@ def site_dialog(conn: Connection, dialog_id: str | None) -> Dialog:
 
 
 def _to_operators(site_id: str, outbox: Outbox, frame: dict[str, Any]) -> None:
-    outbox.add(connection_store.channel_connections(f"ops#{site_id}"), frame)
+    outbox.add(audience.operators(site_id), frame)
 
-
-def _dialog_changed(dialog: Dialog, outbox: Outbox) -> None:
-    _to_operators(dialog.site_id, outbox, {"type": "dialog", "dialog": rules.dialog_summary(dialog)})
 
 
 # --- the workspace --------------------------------------------------------------------------
@@ -80,7 +76,7 @@ def _tag(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
         raise Invalid(f"a dialog has at most {rules.MAX_TAGS} tags")
     if add:
         site_store.add_site_tag(conn.site_id, tag)
-    _dialog_changed(dialog, outbox)
+    updates.dialog_changed(dialog, outbox)
 
 
 def _change(conn: Connection, dialog_id: str | None, actions_for: Callable[[Dialog], list[Any]]) -> Dialog:
@@ -102,7 +98,7 @@ def _close(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
                      lambda d: rules.status_change(d, "closed", at) if d.status != "closed" else [])
     visitor_store.release_open_dialog(dialog.visitor_id, dialog.dialog_id)
     outbox.add(dialog.visitor_conns or (), {"type": "closed", "dialog_id": dialog.dialog_id})
-    _dialog_changed(dialog, outbox)
+    updates.dialog_changed(dialog, outbox)
     assign.closed(dialog, outbox)  # after the close: a repeated close still frees capacity
 
 
@@ -161,7 +157,7 @@ def _site_visitor(conn: Connection, visitor_id: str | None) -> Visitor:
 
 def _visitor(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:
     visitor = _site_visitor(conn, frame.visitor_id)
-    found = dialog_list_store.visitor_dialogs(visitor.visitor_id, MAX_DIALOGS_ON_CARD)
+    found = dialog_list_store.visitor_dialogs(visitor.visitor_id, updates.MAX_DIALOGS_ON_CARD)
     setup = siteconfig.load_site(conn.site_id)
     outbox.add([conn.connection_id], {"type": "visitor", "visitor": tracking.full_card(visitor, setup),
                                       "dialogs": [rules.dialog_summary(d) for d in found]})
@@ -177,9 +173,9 @@ def _visitor_update(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> 
         visitor = tracking.change(setup, visitor, lambda _current: dict(changed), now_ms())
         _record_edits(visitor.visitor_id, before, changed, conn.name or "Operator")
         if "email" in changed:
-            email_changed(visitor, outbox)
+            updates.email_changed(visitor, outbox)
         elif "name" in changed:
-            rename_dialogs(visitor, outbox)
+            updates.rename_dialogs(visitor, outbox)
     _to_operators(conn.site_id, outbox, {"type": "visitor", "visitor": tracking.full_card(visitor, setup)})
 
 
@@ -190,21 +186,6 @@ def _record_edits(visitor_id: str, before: dict[str, str | None], changed: dict[
         visitor_event_store.put_visitor_event(events.new_event(visitor_id, "edit", at, {
             "field": field, "old": before[field], "new": value, "by": by}))
 
-
-def rename_dialogs(visitor: Visitor, outbox: Outbox) -> None:
-    name = cards.display_name(visitor.visitor_id, visitor.name)
-    for dialog in dialog_list_store.visitor_dialogs(visitor.visitor_id, MAX_DIALOGS_ON_CARD):
-        renamed = dialog_store.set_visitor_on_dialog(dialog.dialog_id, name, visitor.email)
-        if renamed is not None:
-            _dialog_changed(renamed, outbox)
-
-
-def email_changed(visitor: Visitor, outbox: Outbox) -> None:
-    """The visitor's dialogs show (and the mail mirror uses) the new email; the visitor's
-    tabs learn that answers will also come by email."""
-    rename_dialogs(visitor, outbox)
-    if visitor.email:
-        outbox.add(connection_store.channel_connections(f"vis#{visitor.visitor_id}"), {"type": "email", "email": visitor.email})
 
 
 def _visitor_events(conn: Connection, frame: protocol.Frame, outbox: Outbox) -> None:

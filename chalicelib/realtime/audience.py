@@ -1,0 +1,72 @@
+"""Who hears a frame: the only place that names a channel.
+
+A connection listens on one channel, set at $connect: an operator's console on its site's
+operator channel, a visitor's tab on the visitor's channel. A dialog also keeps the tabs of its
+visitor that opened it (`visitor_conns`), so a message reaches them without a Query.
+`sending` opens an Outbox for a request and, at the end, sends it and forgets the connections
+API Gateway called gone, on every path that sends.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from chalicelib.realtime.delivery import Outbox
+from chalicelib.shared.clock import now_ms
+from chalicelib.storage import connection_store, dialog_store
+from chalicelib.storage.dialog_store import Dialog
+
+OPENING_MS = 10_000  # a connection this young may still be in its $connect
+
+
+def channel_of(role: str, site_id: str, subject_id: str) -> str:
+    """The channel a new connection listens on."""
+    return f"ops#{site_id}" if role == "operator" else f"vis#{subject_id}"
+
+
+def operators(site_id: str) -> list[str]:
+    """Every open console of the site's operators (one Query)."""
+    return connection_store.channel_connections(f"ops#{site_id}")
+
+
+def visitor_tabs(visitor_id: str) -> list[str]:
+    """Every open tab of one visitor (one Query)."""
+    return connection_store.channel_connections(f"vis#{visitor_id}")
+
+
+def dialog_tabs(dialog: Dialog, sending_tab: str | None = None) -> set[str]:
+    """The dialog's visitor tabs (no Query), with the tab that just wrote to it."""
+    tabs = set(dialog.visitor_conns or ())
+    if sending_tab:
+        tabs.add(sending_tab)
+    return tabs
+
+
+@contextmanager
+def sending(endpoint: str, on_gone: Callable[[str], None] | None = None) -> Iterator[Outbox]:
+    """An Outbox sent when the block ends without an error; connections that came back gone
+    are forgotten (`on_gone`, else their records are removed)."""
+    outbox = Outbox(endpoint)
+    yield outbox
+    forget(outbox.send(), on_gone or forget_connection)
+
+
+def forget(gone: Iterable[str], on_gone: Callable[[str], None]) -> None:
+    """Forgets connections the management API called gone (410), except those still opening:
+    a connection is stored during its $connect, before API Gateway can post to it, so a frame
+    fanned out to it then is refused although it is about to live."""
+    for connection_id in gone:
+        conn = connection_store.get_connection(connection_id)
+        if conn is not None and now_ms() - int(conn.connected_at) < OPENING_MS:
+            continue
+        on_gone(connection_id)
+
+
+def forget_connection(connection_id: str) -> None:
+    """A gone connection's records: off its dialog, then deleted."""
+    conn = connection_store.get_connection(connection_id)
+    if conn is None:
+        return
+    if conn.role == "visitor" and conn.dialog_id:
+        dialog_store.remove_visitor_connections(conn.dialog_id, {connection_id})
+    connection_store.delete_connection(connection_id)
