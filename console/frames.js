@@ -179,7 +179,7 @@ function onError(f) {
   const text = f.message || f.code || 'Refused';
   let where = state.lastAction && state.lastAction.where;
   state.lastAction = null;
-  if (typeof where === 'function') { where(text); return; } // proactive.js request()
+  if (typeof where === 'function') { where(text); return; } // net.js request()
   // Card edits may overlap other actions: the message names the field it refuses.
   const edits = state.pendingEdits;
   const edit = f.code === 'invalid' && (edits.find(e => text.includes(e.field)) || (where === 'card' && edits[0]));

@@ -6,11 +6,11 @@
 // server's word: a change is asked for, and the view follows the frames that answer it.
 import { state, local, READ_KEY, myId, operatorById, visitorName } from './state.js';
 import { $, el, button, byId, relTime, fullTime, oneLine, fillAvatar, fillSelect, toMs } from './util.js';
-import { send } from './net.js';
+import { send, request } from './net.js';
 import { markMailed } from './feed.js';
 import { toast } from './alerts.js';
 import { openDialog } from './dialog.js';
-import { request, refreshRoutingSettings } from './proactive.js';
+import { refreshRoutingSettings } from './proactive.js';
 
 export function subscribe(cursor) {
   const { status, assignee, tag, segment } = state.filter;

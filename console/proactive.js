@@ -3,7 +3,7 @@
 // editor, and a settings form being edited, keep what the operator typed.
 import { state, operatorById, segmentName } from './state.js';
 import { $, el, button, confirmButton, labelled, input, select, fillSelect } from './util.js';
-import { send } from './net.js';
+import { send, request } from './net.js';
 import { conditionEditor, describe } from './rules.js';
 
 const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
@@ -16,12 +16,6 @@ let routingSaving = false;
 let blockSaving = false;
 let statsAsked = 0;
 let statsTimer = 0;
-
-// A frame whose refusal (an `error` without client_id) is shown by `fail`.
-export function request(frame, fail) {
-  state.lastAction = { where: fail, type: frame.type };
-  if (!send(frame)) fail('Not connected. Try again in a moment.');
-}
 
 export function onProactive(f) {
   state.proactive = {
