@@ -4,13 +4,13 @@
 // a dialog's routing state (late, queued, offered, rated, bot, continues) in its row and in the
 // open dialog's header, transfers, and a toast when a dialog becomes mine. Everything shown is the
 // server's word: a change is asked for, and the view follows the frames that answer it.
-import { state, local, READ_KEY, myId, operatorById, visitorName } from './state.js';
+import { state, local, READ_KEY, myId, operatorById, visitorName, siteSetting } from './state.js';
 import { $, el, button, byId, relTime, fullTime, oneLine, fillAvatar, fillSelect, toMs } from './util.js';
 import { send, request } from './net.js';
 import { markMailed } from './feed.js';
 import { toast } from './alerts.js';
 import { openDialog } from './dialog.js';
-import { refreshRoutingSettings } from './proactive.js';
+import { refreshRoutingSettings } from './settings.js';
 
 export function subscribe(cursor) {
   const { status, assignee, tag, segment } = state.filter;
@@ -259,16 +259,6 @@ export function onTeam(f) {
   renderTransfer();
   refreshWaiting();
   refreshRoutingSettings();
-}
-
-// A site setting: the proactive frame has the whole settings document, the team frame the
-// routing part of it.
-export function siteSetting(key, fallback) {
-  const p = state.proactive && state.proactive.settings;
-  if (p && p[key] != null) return p[key];
-  const t = state.team && state.team.settings;
-  if (t && t[key] != null) return t[key];
-  return fallback;
 }
 
 function answerSeconds() {

@@ -63,3 +63,12 @@ export const openVisitor = () => (state.summaries.get(state.openId) || {}).visit
 export const segmentName = id => ((state.proactive && state.proactive.segments || []).find(s => s.segment_id === id) || {}).name || id;
 // The block of a visitor, if they are blocked.
 export const visitorBlock = vid => (state.proactive && state.proactive.blocks || []).find(b => b.kind === 'visitor' && b.value === vid);
+// A site setting: the proactive frame has the whole settings document, the team frame the
+// routing part of it.
+export function siteSetting(key, fallback) {
+  const p = state.proactive && state.proactive.settings;
+  if (p && p[key] != null) return p[key];
+  const t = state.team && state.team.settings;
+  if (t && t[key] != null) return t[key];
+  return fallback;
+}
