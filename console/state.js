@@ -51,8 +51,13 @@ export const state = {
   greeted: new Map(),    // visitor_id -> the last `greeted` frame about them
   proactive: null,       // the last `proactive` frame: triggers, segments, blocks, settings, stats
   team: null,            // the last `team` frame: operators (presence, load, cap), queue, routing settings
+  queueOrder: null,      // [dialog_id…] of the queued dialogs known here, oldest first; null: to compute again
   segAsked: new Set(),   // visitors whose card was asked for to learn their segments
 };
+
+// Calls upwards, set by console.js: the routing views open a dialog without importing dialog.js
+// (which imports them).
+export const hooks = { openDialog() {} };
 
 export const operatorById = id => state.operators.find(o => o.operator_id === id);
 export const myId = () => state.me.operator_id || (state.auth && state.auth.operator && state.auth.operator.operator_id);
