@@ -97,6 +97,7 @@ function canTake(d) {
   if (who === myId()) return false;
   return (d.offered_to && d.offered_to.operator_id === myId()) || isQueued(d);
 }
+
 // Controls beside the badges: Take, and the link to the dialog this one continues.
 function routingActions(d) {
   const out = [];
