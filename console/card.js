@@ -1,8 +1,7 @@
 // The visitor card beside the dialog: facts, editable name/email/phone and their errors.
 import { state, openVisitor, visitorBlock, myName } from './state.js';
 import { $, el, button, confirmButton, dayTime, fillAvatar, link, toMs } from './util.js';
-import { act } from './net.js';
-import { request } from './proactive.js';
+import { act, request } from './net.js';
 
 export const CARD_FIELDS = ['name', 'email', 'phone'];
 

@@ -2,10 +2,12 @@
 // the page's events to the modules beside it and boots.
 // Rule: text that came from the network is only ever put on the page with textContent or as an
 // attribute; links only for http(s) URLs; images only from URLs the server gave.
-import { state, isClosed } from './state.js';
+import { state, isClosed, hooks } from './state.js';
 import { $, paneError } from './util.js';
 import { act, connect, ping, flushOutbox, restoreOutbox, setNetHooks } from './net.js';
-import { subscribe, setFilter, renderFilterOptions, renderList, markRead, refreshRow, wireTeam, assignedByMe, closeTransfer } from './list.js';
+import { subscribe, setFilter, renderFilterOptions, renderList, markRead, refreshRow, refreshWaiting } from './list.js';
+import { wireTeam, renderTeam, renderPresence } from './team.js';
+import { wireTransfer, assignedByMe, closeTransfer } from './transfer.js';
 import { openDialog, moveDialog, sendReply, setMode, toggleAllHistory, onReplyInput, renderHeader } from './dialog.js';
 import { onSuggestKey, closeSuggest, saveAsTemplate, renderTemplates, focusTplForm } from './templates.js';
 import { CARD_FIELDS, saveField, clearCardError, toggleCard } from './card.js';
@@ -15,6 +17,8 @@ import { route } from './views.js';
 import { unlockAudio, renderNotify, setNotify } from './alerts.js';
 import { signOut, onLoginSubmit, resumeSession } from './signin.js';
 import { onFrame } from './frames.js';
+
+const TICK_MS = 3000;
 
 // ---------- pop-ups and keyboard ----------
 
@@ -178,7 +182,18 @@ function wirePage() {
   document.addEventListener('keydown', unlockAudio, { once: true });
 }
 
+// Late flags count up, the queue's oldest wait and the team's reconnecting operators follow the clock.
+function tick() {
+  if (!state.auth) return;
+  refreshWaiting();
+  if (state.team) {
+    renderTeam();
+    renderPresence();
+  }
+}
+
 function startTimers() {
+  setInterval(tick, TICK_MS);
   setInterval(flushOutbox, 5000);
   setInterval(ping, 5 * 60 * 1000);
   setInterval(() => { for (const id of state.list) refreshRow(id); }, 30000);
@@ -195,6 +210,7 @@ function startTimers() {
 
 function init() {
   setNetHooks({ onOpen: () => subscribe(), onFrame, signOut });
+  hooks.openDialog = openDialog;
   wireSignIn();
   wireList();
   wireComposer();
@@ -204,6 +220,7 @@ function init() {
   wireCard();
   wirePage();
   wireTeam();
+  wireTransfer();
   startTimers();
   restoreOutbox();
   resumeSession();

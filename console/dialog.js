@@ -2,7 +2,9 @@
 import { state, myId, myName, visitorName, isClosed, openVisitor } from './state.js';
 import { $, el, button, byId, uid, clockTime, paneError } from './util.js';
 import { send, act, dropFromOutbox, saveOutbox, flushOutbox } from './net.js';
-import { markRead, renderList, refreshRow, listed, renderRoutingHeader, closeTransfer } from './list.js';
+import { markRead, renderList, refreshRow, listed } from './list.js';
+import { renderRoutingHeader } from './routing.js';
+import { closeTransfer } from './transfer.js';
 import { feedOf, topSeq, renderFeed, renderFeedMessage, renderBatch, renderPending, scrollFeed } from './feed.js';
 import { closeSuggest, updateSuggest } from './templates.js';
 import { renderCard, resetCard } from './card.js';

@@ -2,7 +2,9 @@
 import { state, openVisitor } from './state.js';
 import { $, byId, paneError, setUpStatus } from './util.js';
 import { send, setConn, flushOutbox, dropFromOutbox, dropConnection, onPong, RETRY_AFTER_MS } from './net.js';
-import { onDialogs, remember, matches, segmentsOf, markRead, renderList, renderFilterOptions, renderTagOptions, setFilter, onTeam, onRouted, requestTeam, renderTeam } from './list.js';
+import { onDialogs, remember, matches, segmentsOf, markRead, renderList, renderFilterOptions, renderTagOptions, setFilter, refreshWaiting } from './list.js';
+import { onTeam, requestTeam, renderTeam } from './team.js';
+import { onRouted, renderTransfer } from './transfer.js';
 import { feedOf, renderFeed, sectionOf, boundaryText, pendingNode, markFailed } from './feed.js';
 import { onMessage, onHistory, onAck, onTyping, requestHistory, loadVisitorHistories, renderHeader } from './dialog.js';
 import { onTemplates } from './templates.js';
@@ -11,6 +13,7 @@ import { onUpload } from './files.js';
 import { onEvents, renderFull, requestEvents } from './full.js';
 import { requestMonitor, onMonitor, onLive, onLeft, onInvited, onGreeted, refreshMonitor } from './monitor.js';
 import { onProactive, refreshStats } from './proactive.js';
+import { refreshRoutingSettings } from './settings.js';
 
 export function onFrame(f) {
   switch (f.type) {
@@ -31,7 +34,7 @@ export function onFrame(f) {
     case 'invited': return onInvited(f);
     case 'greeted': onGreeted(f); return refreshStats();
     case 'proactive': return onProactiveFrame(f);
-    case 'team': return onTeam(f);
+    case 'team': return onTeamFrame(f);
     case 'error': return onError(f);
     case 'pong': return onPong();
     default: return undefined;
@@ -90,6 +93,15 @@ function onProactiveFrame(f) {
   refreshMonitor();
   if (state.openId) renderCard();
   if (state.full) renderFull();
+}
+
+// Presence, loads and the queue: the team panel, then what else shows them (the transfer's
+// choices, queue places, the routing settings form).
+function onTeamFrame(f) {
+  onTeam(f);
+  renderTransfer();
+  refreshWaiting();
+  refreshRoutingSettings();
 }
 
 function onSummary(d, message) {
@@ -179,7 +191,7 @@ function onError(f) {
   const text = f.message || f.code || 'Refused';
   let where = state.lastAction && state.lastAction.where;
   state.lastAction = null;
-  if (typeof where === 'function') { where(text); return; } // proactive.js request()
+  if (typeof where === 'function') { where(text); return; } // net.js request()
   // Card edits may overlap other actions: the message names the field it refuses.
   const edits = state.pendingEdits;
   const edit = f.code === 'invalid' && (edits.find(e => text.includes(e.field)) || (where === 'card' && edits[0]));

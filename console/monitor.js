@@ -3,8 +3,7 @@
 // dialog, an invitation to chat, and blocking. Rows keep their place; new visitors come on top.
 import { state, segmentName, myName } from './state.js';
 import { $, el, button, confirmButton, labelled, link, avatar, duration, toMs, byId, oneLine } from './util.js';
-import { send } from './net.js';
-import { request } from './proactive.js';
+import { send, request } from './net.js';
 import { openDialog } from './dialog.js';
 
 const COLS = ['Visitor', 'Current page', 'On site', 'On page', 'Source', 'Country', 'Device', 'Segments', 'Dialog', 'Actions'];

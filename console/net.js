@@ -36,6 +36,12 @@ export function act(frame, where) {
   if (!send(frame)) paneError('Not connected. Try again in a moment.');
 }
 
+// A frame whose refusal (an `error` without client_id) is shown by `fail`.
+export function request(frame, fail) {
+  state.lastAction = { where: fail, type: frame.type };
+  if (!send(frame)) fail('Not connected. Try again in a moment.');
+}
+
 export function connect() {
   clearTimeout(state.retryTimer);
   if (state.ws || !state.auth) return;

@@ -1,27 +1,17 @@
-// Proactive chat settings (#proactive): triggers with their statistics and editor, segments,
-// blocks, and the site's settings. Every pushed `proactive` frame re-renders the lists; an open
-// editor, and a settings form being edited, keep what the operator typed.
+// Proactive chat (#proactive): triggers with their statistics and editor, segments, blocks (the
+// site's settings on the same page are settings.js). Every pushed `proactive` frame re-renders the
+// lists; an open editor keeps what the operator typed.
 import { state, operatorById, segmentName } from './state.js';
 import { $, el, button, confirmButton, labelled, input, select, fillSelect } from './util.js';
-import { send } from './net.js';
+import { send, request } from './net.js';
 import { conditionEditor, describe } from './rules.js';
+import { renderSettings, settingsSaved, resetSettings, wireSettings } from './settings.js';
 
-const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
 const LOW_ACCEPTANCE = 3.5; // per cent (docs/proactive.md "Statistics")
 const editors = { trigger: null, segment: null }; // the open one of each: {node, saving, refresh}
-let settingsDirty = false;
-let settingsSaving = false;
-let routingDirty = false;
-let routingSaving = false;
 let blockSaving = false;
 let statsAsked = 0;
 let statsTimer = 0;
-
-// A frame whose refusal (an `error` without client_id) is shown by `fail`.
-export function request(frame, fail) {
-  state.lastAction = { where: fail, type: frame.type };
-  if (!send(frame)) fail('Not connected. Try again in a moment.');
-}
 
 export function onProactive(f) {
   state.proactive = {
@@ -30,8 +20,7 @@ export function onProactive(f) {
   };
   // A save is answered with this frame (its refusal with an `error`, which reopens the editor).
   for (const kind of ['trigger', 'segment']) if (editors[kind] && editors[kind].saving) closeEditor(kind);
-  if (settingsSaving) { settingsSaving = false; settingsDirty = false; $('settings-status').textContent = 'Saved.'; }
-  if (routingSaving) { routingSaving = false; routingDirty = false; $('routing-status').textContent = 'Saved.'; }
+  settingsSaved();
   if (blockSaving) { blockSaving = false; $('block-value').value = ''; $('block-note').value = ''; }
   renderProactive();
 }
@@ -57,8 +46,8 @@ export function showProactive(on) {
 export function resetProactive() {
   closeEditor('trigger');
   closeEditor('segment');
-  settingsDirty = settingsSaving = blockSaving = false;
-  routingDirty = routingSaving = false;
+  blockSaving = false;
+  resetSettings();
 }
 
 export function renderProactive() {
@@ -69,8 +58,7 @@ export function renderProactive() {
   renderTriggers(p);
   renderSegments(p);
   renderBlocks(p);
-  if (!settingsDirty && !settingsSaving) fillSettings(p.settings);
-  refreshRoutingSettings();
+  renderSettings(p.settings);
   for (const e of Object.values(editors)) if (e) e.refresh();
 }
 
@@ -331,124 +319,6 @@ function onBlockSubmit(e) {
   });
 }
 
-// ---------- site settings ----------
-
-const hoursText = list => (Array.isArray(list) ? list.map(r => (Array.isArray(r) ? r.join('-') : '')).join(', ') : '');
-
-function fillSettings(s) {
-  $('set-language').value = s.language || 'auto';
-  $('set-timezone').value = s.timezone || 'UTC';
-  const always = s.hours == null;
-  $('set-always').checked = always;
-  for (const [d] of DAYS) $('hours-' + d).value = always ? '' : hoursText(s.hours[d]);
-  showHours();
-  $('set-goal').value = s.goal_event ?? 'purchase';
-  $('set-capture').checked = s.capture_emails !== false;
-  $('set-popups').value = String(s.popups_per_session || 1);
-  $('set-cooldown').value = s.cooldown_minutes ?? 240;
-}
-
-function showHours() {
-  const always = $('set-always').checked;
-  for (const [d] of DAYS) $('hours-' + d).disabled = always;
-}
-
-// "09:00-18:00, 19:00-21:00" -> [["09:00","18:00"],["19:00","21:00"]]; null when unreadable.
-function parseHours(text) {
-  const out = [];
-  for (const part of text.split(/[,;]/).map(x => x.trim()).filter(Boolean)) {
-    const m = /^(\d{1,2}):(\d{2})\s*[-–—]\s*(\d{1,2}):(\d{2})$/.exec(part);
-    if (!m) return null;
-    out.push([m[1].padStart(2, '0') + ':' + m[2], m[3].padStart(2, '0') + ':' + m[4]]);
-  }
-  return out;
-}
-
-function onSettingsSubmit(e) {
-  e.preventDefault();
-  $('settings-status').textContent = '';
-  $('settings-error').textContent = '';
-  let hours = null;
-  if (!$('set-always').checked) {
-    hours = {};
-    for (const [d, day] of DAYS) {
-      const h = parseHours($('hours-' + d).value);
-      if (!h) { $('settings-error').textContent = `${day}: write the hours like 09:00-18:00, 19:00-21:00 (empty: closed).`; $('hours-' + d).focus(); return; }
-      hours[d] = h;
-    }
-  }
-  const cooldown = $('set-cooldown').value.trim();
-  const settings = {
-    language: $('set-language').value, timezone: $('set-timezone').value.trim(), hours,
-    goal_event: $('set-goal').value.trim(), capture_emails: $('set-capture').checked,
-    popups_per_session: Number($('set-popups').value), cooldown_minutes: cooldown === '' ? null : Number(cooldown),
-  };
-  settingsSaving = true;
-  request({ type: 'settings_save', settings }, text => {
-    settingsSaving = false;
-    $('settings-status').textContent = '';
-    $('settings-error').textContent = text;
-  });
-}
-
-// ---------- routing and bot (docs/protocol.md "Routing") ----------
-
-// A routing setting: the proactive frame's settings, else the team frame's, else the default.
-function routingValue(key, fallback) {
-  const p = state.proactive && state.proactive.settings;
-  if (p && p[key] != null) return p[key];
-  const t = state.team && state.team.settings;
-  if (t && t[key] != null) return t[key];
-  return fallback;
-}
-
-// Fills the form from the server's settings, unless the operator is editing it.
-export function refreshRoutingSettings() {
-  if (!wired || routingDirty || routingSaving || !state.proactive) return;
-  $('set-cap').value = routingValue('default_cap', 3);
-  $('set-answer').value = routingValue('answer_seconds', 30);
-  $('set-reassign').value = routingValue('reassign_seconds', 90);
-  $('set-bot').checked = !!routingValue('bot_enabled', false);
-  $('set-bot-name').value = routingValue('bot_name', 'Assistant');
-  $('set-autoreply').value = routingValue('autoreply', '');
-}
-
-// A whole number within [lo, hi] from an input, or an error message naming the field.
-function wholeNumber(id, label, lo, hi) {
-  const text = $(id).value.trim();
-  const n = Number(text);
-  if (text === '' || !Number.isInteger(n) || n < lo || n > hi) return [null, `${label}: a whole number from ${lo} to ${hi}.`];
-  return [n, null];
-}
-
-function onRoutingSubmit(e) {
-  e.preventDefault();
-  $('routing-status').textContent = '';
-  const error = $('routing-error');
-  error.textContent = '';
-  const fail = (id, text) => { error.textContent = text; $(id).focus(); };
-  const [cap, capErr] = wholeNumber('set-cap', 'Chats per operator at once', 1, 20);
-  if (capErr) return fail('set-cap', capErr);
-  const [answer, answerErr] = wholeNumber('set-answer', 'Answer within', 10, 600);
-  if (answerErr) return fail('set-answer', answerErr);
-  const [reassign, reassignErr] = wholeNumber('set-reassign', 'Offer to another operator after', answer, 3600);
-  if (reassignErr) return fail('set-reassign', reassignErr + ' (not less than "answer within")');
-  const botName = $('set-bot-name').value.trim().replace(/\s+/g, ' ');
-  if (!botName || botName.length > 40) return fail('set-bot-name', 'Bot name: 1 to 40 characters.');
-  const autoreply = $('set-autoreply').value.trim();
-  if (autoreply.length > 1000) return fail('set-autoreply', 'The automatic answer is 1000 characters at most.');
-  const settings = {
-    default_cap: cap, answer_seconds: answer, reassign_seconds: reassign,
-    bot_enabled: $('set-bot').checked, bot_name: botName, autoreply,
-  };
-  routingSaving = true;
-  request({ type: 'settings_save', settings }, text => {
-    routingSaving = false;
-    $('routing-status').textContent = '';
-    error.textContent = text;
-  });
-}
-
 let wired = false;
 function wire() {
   if (wired) return;
@@ -458,19 +328,5 @@ function wire() {
   $('block-form').addEventListener('submit', onBlockSubmit);
   $('block-kind').addEventListener('change', () => { $('block-value').placeholder = BLOCK_HINT[$('block-kind').value]; });
   $('block-value').placeholder = BLOCK_HINT.visitor;
-  $('set-hours').append(...DAYS.map(([d, day]) => {
-    const i = input('settings-hours-' + d, { id: 'hours-' + d, placeholder: 'closed', autocomplete: 'off' });
-    return labelled(day, i);
-  }));
-  const form = $('settings-form');
-  form.addEventListener('submit', onSettingsSubmit);
-  form.addEventListener('input', () => { settingsDirty = true; $('settings-status').textContent = ''; });
-  $('set-always').addEventListener('change', showHours);
-  const routing = $('routing-form');
-  routing.addEventListener('submit', onRoutingSubmit);
-  routing.addEventListener('input', () => { routingDirty = true; $('routing-status').textContent = ''; });
-  $('set-timezone').addEventListener('focus', () => {
-    if ($('tz-options').children.length || !Intl.supportedValuesOf) return;
-    fillSelect($('tz-options'), Intl.supportedValuesOf('timeZone').map(z => [z, z]));
-  }, { once: true });
+  wireSettings();
 }

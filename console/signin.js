@@ -5,7 +5,8 @@ import { connect, disconnect, isExpired } from './net.js';
 import { showPane } from './dialog.js';
 import { route } from './views.js';
 import { resetProactive } from './proactive.js';
-import { resetTeam } from './list.js';
+import { resetTeam } from './team.js';
+import { resetTransfers } from './transfer.js';
 
 // This page is <base>/console/index.html; the REST API is <base>/api/ (<base> is empty, or an
 // API Gateway stage such as /api). Never an absolute path: it would drop the stage.
@@ -51,6 +52,7 @@ export function signOut(message) {
   state.filter.segment = '';
   resetProactive();
   resetTeam();
+  resetTransfers();
   state.me = {};
   $('dialogs').replaceChildren();
   showPane(false);

@@ -51,8 +51,13 @@ export const state = {
   greeted: new Map(),    // visitor_id -> the last `greeted` frame about them
   proactive: null,       // the last `proactive` frame: triggers, segments, blocks, settings, stats
   team: null,            // the last `team` frame: operators (presence, load, cap), queue, routing settings
+  queueOrder: null,      // [dialog_id…] of the queued dialogs known here, oldest first; null: to compute again
   segAsked: new Set(),   // visitors whose card was asked for to learn their segments
 };
+
+// Calls upwards, set by console.js: the routing views open a dialog without importing dialog.js
+// (which imports them).
+export const hooks = { openDialog() {} };
 
 export const operatorById = id => state.operators.find(o => o.operator_id === id);
 export const myId = () => state.me.operator_id || (state.auth && state.auth.operator && state.auth.operator.operator_id);
@@ -63,3 +68,12 @@ export const openVisitor = () => (state.summaries.get(state.openId) || {}).visit
 export const segmentName = id => ((state.proactive && state.proactive.segments || []).find(s => s.segment_id === id) || {}).name || id;
 // The block of a visitor, if they are blocked.
 export const visitorBlock = vid => (state.proactive && state.proactive.blocks || []).find(b => b.kind === 'visitor' && b.value === vid);
+// A site setting: the proactive frame has the whole settings document, the team frame the
+// routing part of it.
+export function siteSetting(key, fallback) {
+  const p = state.proactive && state.proactive.settings;
+  if (p && p[key] != null) return p[key];
+  const t = state.team && state.team.settings;
+  if (t && t[key] != null) return t[key];
+  return fallback;
+}

@@ -29,10 +29,10 @@ REPO_DIR = PACKAGE_DIR.parent
 ALLOWED: dict[str, frozenset[str]] = {
     "widget": frozenset({"parley.js"}),
     "console": frozenset({
-        "index.html", "console.js", "console.css",
-        "util.js", "state.js", "net.js", "list.js", "feed.js", "dialog.js",
+        "index.html", "console.js", "base.css", "console.css",
+        "util.js", "state.js", "net.js", "list.js", "routing.js", "transfer.js", "team.js", "feed.js", "dialog.js",
         "templates.js", "card.js", "full.js", "files.js", "alerts.js", "signin.js", "frames.js",
-        "views.js", "monitor.js", "proactive.js", "rules.js",
+        "views.js", "monitor.js", "proactive.js", "settings.js", "rules.js",
     }),
 }
 NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")  # no dotfiles, no separators
