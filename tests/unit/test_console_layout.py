@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chalicelib import web
+from chalicelib.http import web
 
-CONSOLE = Path(__file__).resolve().parent.parent / "console"
+CONSOLE = Path(__file__).resolve().parents[2] / "console"
 MAX_LINES = 400
 # Static imports and re-exports (`import {a} from './x.js'`, `import './x.js'`, `export … from`) and
 # dynamic ones (`import('./x.js')`); the console only imports its own modules, by relative path.
