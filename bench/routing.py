@@ -136,7 +136,7 @@ async def _visitor(parley_url: str, ws_url: str, site_id: str, origin: str, star
         told = await tab.wait_for(lambda f: f.get("type") == "queue" and f.get("operator"), timeout=120)
         result["assigned_ms"] = (time.perf_counter() - sent) * 1000
         result["operator"] = told["operator"]["name"]
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     result["queued"] = any(f.get("position") for f in tab.of_type("queue"))
     return result

@@ -14,9 +14,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -283,7 +284,7 @@ def test_management_api_post_get_delete(gateway: RunningGateway) -> None:
     client = _mgmt_client()
     with open_ws(gateway) as ws:
         connection_id = connection_id_of(ws)
-        client.post_to_connection(ConnectionId=connection_id, Data='{"type":"pong"}'.encode())
+        client.post_to_connection(ConnectionId=connection_id, Data=b'{"type":"pong"}')
         assert ws.recv(timeout=5) == '{"type":"pong"}'
         info = client.get_connection(ConnectionId=connection_id)
         assert info["Identity"]["SourceIp"] == "127.0.0.1"

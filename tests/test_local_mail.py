@@ -13,10 +13,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import boto3
 import pytest
@@ -71,7 +72,7 @@ class RunningInlet:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
-    def __enter__(self) -> "RunningInlet":
+    def __enter__(self) -> RunningInlet:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self.inlet.start(self._sock), self._loop).result(10)
         return self
@@ -217,7 +218,7 @@ def _client(stack: Any, service: str) -> Any:
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def _send_as_parley(stack: Any, subject: str, text: str, html: Optional[str] = None, token: str = "tok") -> str:
+def _send_as_parley(stack: Any, subject: str, text: str, html: str | None = None, token: str = "tok") -> str:
     message = EmailMessage()
     message["From"] = f"Demo Shop <support@{DOMAIN}>"
     message["To"] = "Vera <vera@example.com>"
@@ -239,7 +240,7 @@ def _get_json(url: str) -> Any:
 
 
 def _mailbox_message(stack: Any, ses_id: str) -> dict[str, Any]:
-    def found() -> Optional[dict[str, Any]]:
+    def found() -> dict[str, Any] | None:
         messages = _get_json(stack.info["mailbox_url"] + "messages")["messages"]
         return next((m for m in messages if m["id"] == ses_id), None)
 
@@ -249,7 +250,7 @@ def _mailbox_message(stack: Any, ses_id: str) -> dict[str, Any]:
 def _inbound_where(stack: Any, matches: Callable[[EmailMessage], bool]) -> EmailMessage:
     s3, bucket = _client(stack, "s3"), stack.info["data_bucket"]
 
-    def found() -> Optional[EmailMessage]:
+    def found() -> EmailMessage | None:
         for item in s3.list_objects_v2(Bucket=bucket, Prefix="inbound/").get("Contents", []):
             body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             message = BytesParser(policy=policy.default).parsebytes(body)

@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 import pytest
 
@@ -32,7 +32,7 @@ BANNER_PAGES = {
 }
 
 
-def _listen(port: int) -> Optional[socket.socket]:
+def _listen(port: int) -> socket.socket | None:
     """A socket holding ``port`` on loopback; None if something else holds it already."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:

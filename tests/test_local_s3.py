@@ -8,7 +8,8 @@ import os
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -33,7 +34,7 @@ def server() -> Iterator[MotoServer]:
         moto.stop()
 
 
-def s3(server: MotoServer, signature_version: Optional[str] = None, secret: str = "testing") -> Any:
+def s3(server: MotoServer, signature_version: str | None = None, secret: str = "testing") -> Any:
     config = Config(signature_version=signature_version, s3={"addressing_style": "path"})
     return boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", config=config,
                         aws_access_key_id="testing", aws_secret_access_key=secret)
@@ -54,7 +55,7 @@ def presign(client: Any, key: str, expires: int = 600) -> dict[str, Any]:
         ExpiresIn=expires)
 
 
-def post(url: str, fields: dict[str, str], data: bytes, origin: Optional[str] = None) -> tuple[int, dict[str, str], bytes]:
+def post(url: str, fields: dict[str, str], data: bytes, origin: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """A browser's form upload: the fields, then the file last, as S3 requires."""
     boundary = uuid.uuid4().hex
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
@@ -72,7 +73,7 @@ def post(url: str, fields: dict[str, str], data: bytes, origin: Optional[str] = 
         return error.code, dict(error.headers), error.read()
 
 
-def stored(client: Any, key: str) -> Optional[bytes]:
+def stored(client: Any, key: str) -> bytes | None:
     try:
         return client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     except ClientError as error:
@@ -92,7 +93,7 @@ def key() -> str:
 
 
 @pytest.mark.parametrize("signature_version", [None, "s3v4"])  # boto3's default here is SigV2
-def test_a_file_within_the_limit_is_stored(server: MotoServer, client: Any, signature_version: Optional[str]) -> None:
+def test_a_file_within_the_limit_is_stored(server: MotoServer, client: Any, signature_version: str | None) -> None:
     name = key()
     upload = presign(s3(server, signature_version), name)
     status, _, _ = post(upload["url"], upload["fields"], PNG)
@@ -109,7 +110,7 @@ def test_a_file_of_exactly_the_limit_is_stored(client: Any) -> None:
 
 
 @pytest.mark.parametrize("signature_version", [None, "s3v4"])
-def test_a_larger_file_is_refused_by_s3(server: MotoServer, client: Any, signature_version: Optional[str]) -> None:
+def test_a_larger_file_is_refused_by_s3(server: MotoServer, client: Any, signature_version: str | None) -> None:
     name = key()
     upload = presign(s3(server, signature_version), name)
     status, headers, body = post(upload["url"], upload["fields"], b"x" * (LIMIT + 1))
@@ -164,7 +165,7 @@ def tamper(policy: str) -> str:
 
 
 @pytest.mark.parametrize("signature_version", [None, "s3v4"])
-def test_a_tampered_policy_is_refused(server: MotoServer, client: Any, signature_version: Optional[str]) -> None:
+def test_a_tampered_policy_is_refused(server: MotoServer, client: Any, signature_version: str | None) -> None:
     name = key()
     upload = presign(s3(server, signature_version), name)
     fields = {**upload["fields"], "policy": tamper(upload["fields"]["policy"])}

@@ -176,7 +176,7 @@ def _mail(body: bytes, headers: str) -> bytes:
     ("big5", "謝謝".encode("cp950"), "謝謝"),
     ("iso-8859-1", "“quoted” café".encode("cp1252"), "“quoted” café"),
     ("euc-jp", "ありがとう".encode("euc_jp"), "ありがとう"),
-    ("x-made-up-charset", "plain ascii".encode(), "plain ascii"),
+    ("x-made-up-charset", b"plain ascii", "plain ascii"),
     ("utf-8", b"broken \xff\xfe bytes", "broken \ufffd\ufffd bytes"),
 ])
 def test_charset_aliases_of_real_clients(label: str, body: bytes, text: str) -> None:

@@ -8,9 +8,9 @@ import re
 import shutil
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
-from typing import Iterator, Optional
 from urllib.parse import urljoin
 
 import pytest
@@ -26,7 +26,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch(url: str, headers: Optional[dict[str, str]] = None, follow: bool = True) -> tuple[int, Message, bytes]:
+def fetch(url: str, headers: dict[str, str] | None = None, follow: bool = True) -> tuple[int, Message, bytes]:
     opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:

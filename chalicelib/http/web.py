@@ -15,9 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlsplit
 
 from chalicelib.shared.config import settings
@@ -47,7 +46,7 @@ CACHE_DEPLOYED = "public, max-age=300"  # short: a redeploy reaches every browse
 NO_CACHE = "no-cache"  # always revalidate (HTML everywhere; everything when serving the repository)
 
 
-def console_csp(local_s3: Optional[str]) -> str:
+def console_csp(local_s3: str | None) -> str:
     """The console's CSP. Images: Gravatar and S3's presigned links (https), or local mode's S3."""
     images = f"img-src 'self' data: https:{' ' + local_s3 if local_s3 else ''}"
     return "; ".join([*_CONSOLE_CSP[:2], images, *_CONSOLE_CSP[2:]])
@@ -89,7 +88,7 @@ class Assets:
         self.development = development  # re-read changed files; nothing cached by browsers
         self._files: dict[Path, _File] = {}
 
-    def answer(self, section: str, name: str, if_none_match: Optional[str] = None) -> Answer:
+    def answer(self, section: str, name: str, if_none_match: str | None = None) -> Answer:
         if name not in ALLOWED.get(section, ()) or not NAME.fullmatch(name):
             return NOT_FOUND
         try:
@@ -132,7 +131,7 @@ class Assets:
         return headers
 
 
-def _origin(url: Optional[str]) -> Optional[str]:
+def _origin(url: str | None) -> str | None:
     if not url:
         return None
     parts = urlsplit(url)
@@ -146,18 +145,18 @@ def console_location(request_path: str) -> str:
     return "index.html" if request_path.endswith("/") else "console/index.html"
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_assets() -> Assets:
     if BUNDLED_DIR.is_dir():
         return Assets(BUNDLED_DIR, development=False)
     return Assets(REPO_DIR, development=True)
 
 
-def answer(section: str, name: str, if_none_match: Optional[str] = None) -> Answer:
+def answer(section: str, name: str, if_none_match: str | None = None) -> Answer:
     return default_assets().answer(section, name, if_none_match)
 
 
-def _etag_matches(if_none_match: Optional[str], etag: str) -> bool:
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     """``If-None-Match`` uses the weak comparison: ``W/"x"`` matches ``"x"``; ``*`` matches all."""
     if not if_none_match:
         return False

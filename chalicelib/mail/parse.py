@@ -12,7 +12,7 @@ import email.policy
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -210,7 +210,7 @@ def _date_ms(value: str) -> int | None:
     try:
         when = parsedate_to_datetime(value.strip()[:200])
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         return int(when.timestamp() * 1000)
     except (TypeError, ValueError, OverflowError, IndexError):
         return None

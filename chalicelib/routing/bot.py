@@ -227,7 +227,7 @@ def _ranked(question: str, faqs: Sequence[Faq]) -> list[_Match]:
     idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in containing.items()}
     asked_weight = sum(idf.values())
     matches = []
-    for faq, doc in zip(faqs, docs):  # zip stops at MAX_FAQS
+    for faq, doc in zip(faqs, docs, strict=False):  # zip stops at MAX_FAQS
         shared = [t for t in asked if t in doc]
         if not shared:
             continue

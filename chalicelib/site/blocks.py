@@ -4,9 +4,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.shared.errors import Invalid
 from chalicelib.site.checks import ID_PATTERN, checked_object

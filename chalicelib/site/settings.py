@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Callable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.shared.errors import Invalid
@@ -171,7 +171,7 @@ def within_hours(s: Settings, now_ms: int) -> bool:
     if s.hours is None:
         return True
     try:
-        local = datetime.fromtimestamp(now_ms / 1000, _zone(s.timezone) or timezone.utc)
+        local = datetime.fromtimestamp(now_ms / 1000, _zone(s.timezone) or UTC)
     except (OverflowError, ValueError, OSError):
         return False
     moment = f"{local.hour:02d}:{local.minute:02d}"
@@ -183,4 +183,4 @@ def _zone(name: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        return timezone.utc if name == "UTC" else None
+        return UTC if name == "UTC" else None

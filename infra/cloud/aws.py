@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 from botocore.exceptions import (
@@ -99,7 +100,7 @@ def create_change_set(aws: Aws, stack_name: str, template: dict[str, Any], param
                       stack_tags: dict[str, str], kind: str, template_url: Callable[[str], str]) -> ChangeSet:
     """Creates a change set (the plan of a dry run) and waits until CloudFormation has computed it."""
     cfn = aws.client("cloudformation")
-    name = "parley-" + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    name = "parley-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     try:
         cfn.create_change_set(ChangeSetName=name, ChangeSetType=kind,
                               **_stack_request(stack_name, template, parameters, stack_tags, template_url))

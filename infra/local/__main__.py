@@ -17,9 +17,10 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Optional
+from typing import Any
 
 from .environment import (
     INBOUND_DOMAIN,
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("parley.local")
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface for all servers (default 127.0.0.1)")
     add_port_arguments(parser)
@@ -52,7 +53,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 SECOND_OPERATOR = "ben@demo.shop"
 
 
-def _raise_interrupt(signum: int, frame: Optional[FrameType]) -> None:
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGINT/SIGTERM during start-up: unwind and stop moto
 
 
@@ -166,7 +167,7 @@ def banner(info: dict[str, Any]) -> str:
 
 
 async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any = None,
-                mail: Optional[tuple[Any, socket.socket]] = None) -> None:
+                mail: tuple[Any, socket.socket] | None = None) -> None:
     """Serve until SIGINT/SIGTERM (a second one stops without waiting for open sockets), and
     run the scheduled functions on their period meanwhile; ``mail``: the SMTP inlet and its socket."""
     loop = asyncio.get_running_loop()
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("parley").setLevel(args.log_level.upper())

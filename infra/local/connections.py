@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Optional
 
 from starlette.websockets import WebSocket
 
@@ -43,7 +42,7 @@ class ConnectionRegistry:
     def remove(self, connection_id: str) -> None:
         self._connections.pop(connection_id, None)
 
-    def get(self, connection_id: str) -> Optional[Connection]:
+    def get(self, connection_id: str) -> Connection | None:
         """The connection if it is open (accepted and not closed), else None."""
         conn = self._connections.get(connection_id)
         return conn if conn is not None and conn.open else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional
 
 from chalice import Chalice
 from starlette.applications import Starlette
@@ -39,7 +38,7 @@ HANDLER_THREADS = 16
 class GatewaySettings:
     api: ApiInfo = ApiInfo()
     max_frame_bytes: int = FRAME_LIMIT_BYTES
-    root_redirect: Optional[str] = None  # where "/" redirects, e.g. "/console/index.html"
+    root_redirect: str | None = None  # where "/" redirects, e.g. "/console/index.html"
     function_prefix: str = "parley-local"
 
 
@@ -60,7 +59,7 @@ def create_gateway_app(
     registry: ConnectionRegistry,
     executor: ThreadPoolExecutor,
     settings: GatewaySettings = GatewaySettings(),
-    handler_lookup: Optional[HandlerLookup] = None,
+    handler_lookup: HandlerLookup | None = None,
 ) -> Starlette:
     """The public app. ``handler_lookup`` maps a websocket handler config to its callable."""
     invoker = HandlerInvoker(websocket_handlers(chalice_app, handler_lookup), executor, settings.function_prefix)
@@ -76,8 +75,8 @@ def create_gateway_app(
 def create_apps(
     chalice_app: Chalice,
     settings: GatewaySettings = GatewaySettings(),
-    handler_lookup: Optional[HandlerLookup] = None,
-    executor: Optional[ThreadPoolExecutor] = None,
+    handler_lookup: HandlerLookup | None = None,
+    executor: ThreadPoolExecutor | None = None,
 ) -> GatewayApps:
     """The public and the management app, wired to the same connections."""
     registry = ConnectionRegistry()

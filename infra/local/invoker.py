@@ -10,9 +10,10 @@ import asyncio
 import importlib
 import logging
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from chalice import Chalice
 from chalice.local import LambdaContext
@@ -49,7 +50,7 @@ def module_handler_lookup(module: ModuleType) -> HandlerLookup:
     return lookup
 
 
-def websocket_handlers(app: Chalice, lookup: Optional[HandlerLookup] = None) -> dict[str, LambdaHandler]:
+def websocket_handlers(app: Chalice, lookup: HandlerLookup | None = None) -> dict[str, LambdaHandler]:
     """route key ($connect, $default, $disconnect) -> Lambda-style callable."""
     resolve = lookup or app_handler_lookup(app)
     return {route_key: resolve(config) for route_key, config in app.websocket_handlers.items()}

@@ -13,14 +13,15 @@ import re
 import secrets
 import socket
 import string
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import formataddr, getaddresses
-from typing import Any, Callable, Optional
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -44,7 +45,7 @@ def new_message_id() -> str:
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _unfold(value: str) -> str:
@@ -78,7 +79,7 @@ def _common_headers(message: Message, source: str) -> dict[str, Any]:
 def _received_headers(source: str, recipients: list[str], message_id: str,
                       verdicts: dict[str, str]) -> list[dict[str, str]]:
     """What SES puts in front of the mail's own headers."""
-    when = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000 (UTC)")
+    when = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000 (UTC)")
     first = recipients[0] if recipients else ""
     return [
         {"name": "Return-Path", "value": f"<{source}>"},
@@ -90,7 +91,7 @@ def _received_headers(source: str, recipients: list[str], message_id: str,
 
 
 def ses_event(message_id: str, recipients: list[str], source: str, raw: bytes,
-              verdicts: Optional[dict[str, str]] = None) -> dict[str, Any]:
+              verdicts: dict[str, str] | None = None) -> dict[str, Any]:
     """The event SES's receipt-rule Lambda action sends for one mail (no body: that is in S3).
 
     ``verdicts`` maps spamVerdict, virusVerdict, spfVerdict, dkimVerdict, dmarcVerdict to
@@ -118,7 +119,7 @@ def ses_event(message_id: str, recipients: list[str], source: str, raw: bytes,
     return {"Records": [{"eventSource": "aws:ses", "eventVersion": "1.0", "ses": {"mail": mail, "receipt": receipt}}]}
 
 
-def _s3_client(region: str, endpoint: Optional[str]) -> Any:
+def _s3_client(region: str, endpoint: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -135,8 +136,8 @@ def lambda_context() -> Any:
 class MailInlet:
     """aiosmtpd handler and server: accepts mail for ``@domain``, stores it, invokes ``handler``."""
 
-    def __init__(self, domain: str, handler: LambdaHandler, *, bucket: Optional[str] = None,
-                 region: Optional[str] = None, endpoint: Optional[str] = None,
+    def __init__(self, domain: str, handler: LambdaHandler, *, bucket: str | None = None,
+                 region: str | None = None, endpoint: str | None = None,
                  max_bytes: int = MAX_MESSAGE_BYTES, context_factory: ContextFactory = lambda_context) -> None:
         from chalicelib.shared.config import settings
 
@@ -147,7 +148,7 @@ class MailInlet:
         self._context_factory = context_factory
         self._s3 = _s3_client(region or settings.region, endpoint if endpoint is not None else settings.aws_endpoint)
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parley-mail")
-        self._server: Optional[asyncio.AbstractServer] = None
+        self._server: asyncio.AbstractServer | None = None
 
     # --- aiosmtpd hooks ------------------------------------------------------------------
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,

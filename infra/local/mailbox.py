@@ -23,12 +23,13 @@ import smtplib
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from starlette.applications import Starlette
@@ -135,7 +136,7 @@ def _header(message: EmailMessage, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def parse_sent(item: dict[str, Any], first_seen: Optional[float] = None) -> Mail:
+def parse_sent(item: dict[str, Any], first_seen: float | None = None) -> Mail:
     """One entry of ``/_parley/ses/sent`` as the visitor's mailbox shows it."""
     message, size = _as_delivered(item, time.time() if first_seen is None else first_seen)
     return Mail(
@@ -165,7 +166,7 @@ class SentMail:
                     self._parsed[item["id"]] = parse_sent(item)
             return [self._parsed[item["id"]] for item in reversed(items)]
 
-    def get(self, mail_id: str) -> Optional[Mail]:
+    def get(self, mail_id: str) -> Mail | None:
         return next((mail for mail in self.all() if mail.id == mail_id), None)
 
 
@@ -192,7 +193,7 @@ def reply_subject(subject: str) -> str:
     return subject if re.match(r"(?i)re\s*:", subject) else f"Re: {subject}"
 
 
-def _attach(message: EmailMessage, attachment: Optional[Attachment]) -> None:
+def _attach(message: EmailMessage, attachment: Attachment | None) -> None:
     if attachment is not None and attachment.filename:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.data, maintype=maintype or "application",
@@ -200,7 +201,7 @@ def _attach(message: EmailMessage, attachment: Optional[Attachment]) -> None:
 
 
 def new_message(sender: str, to: str, subject: str, body: str,
-                attachment: Optional[Attachment] = None) -> EmailMessage:
+                attachment: Attachment | None = None) -> EmailMessage:
     message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = sender
     message["To"] = to
@@ -213,8 +214,8 @@ def new_message(sender: str, to: str, subject: str, body: str,
     return message
 
 
-def compose_reply(original: Mail, body: str, attachment: Optional[Attachment] = None,
-                  to: Optional[str] = None, subject: Optional[str] = None) -> EmailMessage:
+def compose_reply(original: Mail, body: str, attachment: Attachment | None = None,
+                  to: str | None = None, subject: str | None = None) -> EmailMessage:
     """From the visitor (the original's To) to its Reply-To, threaded on its Message-ID."""
     sender = formataddr(_first_address(original.to))
     text = f"{body.rstrip()}\n\n{quoted(original)}\n"
@@ -233,7 +234,7 @@ def send_smtp(host: str, port: int, message: EmailMessage) -> None:
 
 # --- forms (no python-multipart in the stack: the email parser reads multipart/form-data) ----
 
-def _multipart_form(content_type: str, body: bytes) -> tuple[dict[str, str], Optional[Attachment]]:
+def _multipart_form(content_type: str, body: bytes) -> tuple[dict[str, str], Attachment | None]:
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     parsed = BytesParser(policy=policy.HTTP).parsebytes(head + body)
     fields: dict[str, str] = {}
@@ -250,7 +251,7 @@ def _multipart_form(content_type: str, body: bytes) -> tuple[dict[str, str], Opt
     return fields, attachment
 
 
-async def read_form(request: Request) -> tuple[dict[str, str], Optional[Attachment]]:
+async def read_form(request: Request) -> tuple[dict[str, str], Attachment | None]:
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise ValueError("the form is too large")
@@ -392,7 +393,7 @@ def create_mailbox_app(sent_source: SentSource, smtp_host: str, smtp_port: int, 
             return _outcome(request, 502, result | {"sent": False, "error": str(exc)})
         return _outcome(request, 200, result | {"sent": True})
 
-    async def form_or_refusal(request: Request) -> tuple[Optional[Form], Optional[Attachment], Optional[Response]]:
+    async def form_or_refusal(request: Request) -> tuple[Form | None, Attachment | None, Response | None]:
         if not _same_origin(request):
             return None, None, JSONResponse({"sent": False, "error": "cross-origin form"}, status_code=403)
         try:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import threading
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import botocore.client
 

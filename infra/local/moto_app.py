@@ -15,7 +15,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -29,7 +30,7 @@ from infra.local.s3_post_policy import Environ, S3PostPolicy, StartResponse, WSG
 SENT_PATH = "/_parley/ses/sent"
 
 
-def _sent_message(message: Any, account: str, region: str) -> Optional[dict[str, Any]]:
+def _sent_message(message: Any, account: str, region: str) -> dict[str, Any] | None:
     from moto.ses.models import Message, RawMessage
 
     found = {"id": message.id, "account": account, "region": region, "source": message.source}
@@ -100,7 +101,7 @@ def _exit(signum: int, frame: Any) -> None:
     sys.exit(0)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.local.moto_app")
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))

@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO
 
 PR_SET_PDEATHSIG = 1
 ROOT = Path(__file__).resolve().parents[2]  # the repository root, so `infra` imports from any cwd
@@ -65,11 +65,11 @@ class MotoServer:
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
         self.log_path = Path(tempfile.gettempdir()) / f"parley-moto-{self.port}.log"
-        self._proc: Optional[subprocess.Popen[bytes]] = None
-        self._log: Optional[IO[bytes]] = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
     def start(self, timeout: float = 30.0) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
@@ -68,7 +68,7 @@ class RestBridge:
 
 
 def _lambda_response(result: dict[str, Any]) -> Response:
-    body: Optional[Any] = result.get("body")
+    body: Any | None = result.get("body")
     if result.get("isBase64Encoded") and body is not None:
         body = base64.b64decode(body)
     return _to_response(

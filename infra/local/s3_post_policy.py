@@ -16,8 +16,8 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from moto.s3.responses import S3Response
@@ -56,7 +56,7 @@ def local_secret() -> str:
 class S3PostPolicy:
     """WSGI middleware: refuse browser POST uploads that break their policy, as S3 does."""
 
-    def __init__(self, app: WSGIApp, secret: Optional[str] = None) -> None:
+    def __init__(self, app: WSGIApp, secret: str | None = None) -> None:
         self.app = app
         self.secret = secret or local_secret()
 
@@ -66,7 +66,7 @@ class S3PostPolicy:
             fields, size = read_form(environ)
             if "policy" in fields:
                 try:
-                    check_upload(fields, size, bucket, self.secret, datetime.now(timezone.utc))
+                    check_upload(fields, size, bucket, self.secret, datetime.now(UTC))
                 except Refused as refusal:
                     return error_response(refusal, environ, start_response)
         return self.app(environ, start_response)
@@ -74,7 +74,7 @@ class S3PostPolicy:
 
 # -- which requests ----------------------------------------------------------------------------
 
-def target_bucket(environ: Environ) -> Optional[str]:
+def target_bucket(environ: Environ) -> str | None:
     """The bucket a multipart POST is addressed to (path or virtual-host style), else None."""
     if environ.get("REQUEST_METHOD") != "POST":
         return None
@@ -90,7 +90,7 @@ def target_bucket(environ: Environ) -> Optional[str]:
     return name
 
 
-def read_form(environ: Environ) -> tuple[dict[str, str], Optional[int]]:
+def read_form(environ: Environ) -> tuple[dict[str, str], int | None]:
     """The form's fields (names lower-cased, first value) and the ``file`` part's size.
 
     The body is buffered and put back, so the wrapped app reads it as if untouched."""
@@ -110,7 +110,7 @@ def read_form(environ: Environ) -> tuple[dict[str, str], Optional[int]]:
 
 # -- the checks --------------------------------------------------------------------------------
 
-def check_upload(fields: dict[str, str], size: Optional[int], bucket: str, secret: str, now: datetime) -> None:
+def check_upload(fields: dict[str, str], size: int | None, bucket: str, secret: str, now: datetime) -> None:
     covered = {"file", "policy", "bucket", *check_signature(fields, secret)}
     if size is None:
         raise Refused(400, "InvalidArgument", "POST requires exactly one file upload per request.")
@@ -183,7 +183,7 @@ def check_expiration(policy: dict[str, Any], now: datetime) -> None:
         expires = datetime.fromisoformat(str(policy["expiration"]))
     except (KeyError, ValueError):
         raise Refused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value.") from None
-    if (expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)) <= now:
+    if (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now:
         raise denied("Policy expired.")
 
 

@@ -275,8 +275,9 @@ def _add_tags(console: Any, op: OperatorSocket, dialog_id: str, tags: list[str])
 
 def _add_note(console: Any, op: OperatorSocket, dialog_id: str, text: str) -> None:
     start = len(op.frames)
-    is_note = (lambda f: f.get("type") == "message" and f["message"].get("note")
-               and f["message"].get("text") == text)
+    def is_note(f: dict[str, Any]) -> bool:
+        return bool(f.get("type") == "message" and f["message"].get("note") and f["message"].get("text") == text)
+
     if _present(console, "mode-note"):
         console.get_by_test_id("mode-note").click()
         box = console.get_by_test_id("reply-input")

@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Optional
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_KEYS = (
@@ -53,25 +53,25 @@ class LocalStack:
     operator2_email: str
     site_id: str
 
-    def __init__(self, timeout: float = 60.0, env: Optional[dict[str, str]] = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, timeout: float = 60.0, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self._timeout = timeout
         self._env = env
         self._args = args
         self._dir = Path(tempfile.mkdtemp(prefix="parley-stack-"))
         self.ready_file = self._dir / "ready.json"
         self.log_file = self._dir / "stack.log"
-        self._log: Optional[IO[bytes]] = None
-        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self._log: IO[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
 
     # --- lifecycle -----------------------------------------------------------------
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         self.start()
         return self
 
     def __exit__(
-        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
 
