@@ -6,11 +6,12 @@ for its own modules (the websocket path never loads mail parsing, the bot or the
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate, Response
-from chalice.app import CloudWatchEvent, WebsocketEvent
+from chalice.app import CloudWatchEvent, Request, WebsocketEvent
 
 if TYPE_CHECKING:
     from chalicelib.shared.errors import ParleyError
@@ -21,14 +22,34 @@ app.experimental_feature_flags.update(["WEBSOCKETS"])
 logger = Logger(service="parley")
 
 
-def _error_response(exc: ParleyError, headers: dict[str, str] | None = None) -> Response:
-    return Response({"Code": exc.code, "Message": exc.message}, status_code=exc.status, headers=headers)
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # Chalice sets it before calling a route
+    return request
+
+
+def _raw_body() -> bytes:
+    body = _request().raw_body
+    return body.encode() if isinstance(body, str) else body
+
+
+def _query() -> dict[str, str]:
+    return dict(_request().query_params or {})
+
+
+def _headers(headers: Mapping[str, str]) -> dict[str, str | list[str]]:
+    return {name: value for name, value in headers.items()}
+
+
+def _error_response(exc: ParleyError, headers: Mapping[str, str] | None = None) -> Response:
+    return Response({"Code": exc.code, "Message": exc.message}, status_code=exc.status,
+                    headers=_headers(headers or {}))
 
 
 def _json_body() -> Any:
     from chalicelib.http import sessions
 
-    return sessions.parse_body(app.current_request.raw_body)
+    return sessions.parse_body(_raw_body())
 
 
 @app.route("/api/health", methods=["GET"])
@@ -39,8 +60,8 @@ def health() -> dict[str, bool]:
 def _web_answer(section: str, name: str) -> Response:
     from chalicelib.http import web
 
-    answer = web.answer(section, name, app.current_request.headers.get("if-none-match"))
-    return Response(answer.body, headers=dict(answer.headers), status_code=answer.status)
+    answer = web.answer(section, name, _request().headers.get("if-none-match"))
+    return Response(answer.body, headers=_headers(answer.headers), status_code=answer.status)
 
 
 @app.route("/widget/{name}", methods=["GET"])
@@ -57,7 +78,7 @@ def console_file(name: str) -> Response:
 def console_root() -> Response:
     from chalicelib.http import web
 
-    location = web.console_location(app.current_request.context.get("path", ""))
+    location = web.console_location(_request().context.get("path", ""))
     return Response("", headers={"Location": location, "Cache-Control": "no-cache"}, status_code=302)
 
 
@@ -66,12 +87,12 @@ def visitor_session() -> Any:
     from chalicelib.http import sessions
     from chalicelib.shared.errors import ParleyError
 
-    origin = app.current_request.headers.get("origin", "")
+    request = _request()
+    origin = request.headers.get("origin", "")
     cors = sessions.cors_headers(origin)
     try:
-        request = app.current_request
         client = sessions.client_of(request.headers, request.context.get("identity", {}).get("sourceIp", ""))
-        return Response(sessions.visitor_session(_json_body(), origin, client), headers=cors)
+        return Response(sessions.visitor_session(_json_body(), origin, client), headers=_headers(cors))
     except ParleyError as exc:
         return _error_response(exc, cors)
 
@@ -161,7 +182,7 @@ def _html(page: Page) -> Response:
 def unsubscribe_page() -> Response:
     from chalicelib.mail import unsubscribe
 
-    return _html(unsubscribe.confirm_page((app.current_request.query_params or {}).get("t")))
+    return _html(unsubscribe.confirm_page(_query().get("t")))
 
 
 @app.route("/api/mail/unsubscribe", methods=["POST"],
@@ -170,7 +191,7 @@ def unsubscribe_post() -> Response:
     from chalicelib.http import sessions
     from chalicelib.mail import unsubscribe
 
-    token = (app.current_request.query_params or {}).get("t") or sessions.form_field(app.current_request.raw_body, "t")
+    token = _query().get("t") or sessions.form_field(_raw_body(), "t")
     return _html(unsubscribe.unsubscribe(token))
 
 
@@ -178,7 +199,7 @@ def unsubscribe_post() -> Response:
 def rate_page() -> Response:
     from chalicelib.routing import ratings
 
-    query = app.current_request.query_params or {}
+    query = _query()
     return _html(ratings.confirm_page(query.get("t"), query.get("s")))
 
 
@@ -186,15 +207,15 @@ def rate_page() -> Response:
            content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
 def rate_post() -> Response:
     from chalicelib.http import sessions
-    from chalicelib.realtime import delivery
+    from chalicelib.realtime import audience
     from chalicelib.routing import ratings
     from chalicelib.shared.config import settings
 
-    body = app.current_request.raw_body
-    query = app.current_request.query_params or {}
-    token = query.get("t") or sessions.form_field(body, "t")
-    outbox = delivery.Outbox(settings.ws_endpoint) if settings.ws_endpoint else None
-    page = ratings.rate_from_email(token, sessions.form_field(body, "s"), sessions.form_field(body, "comment"), outbox)
-    if outbox is not None:
-        outbox.send()
+    body = _raw_body()
+    token = _query().get("t") or sessions.form_field(body, "t")
+    score, comment = sessions.form_field(body, "s"), sessions.form_field(body, "comment")
+    if not settings.ws_endpoint:
+        return _html(ratings.rate_from_email(token, score, comment, None))
+    with audience.sending(settings.ws_endpoint) as outbox:
+        page = ratings.rate_from_email(token, score, comment, outbox)
     return _html(page)

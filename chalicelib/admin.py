@@ -65,9 +65,9 @@ def bootstrap_site(site_id: str, name: str, allowed_origins: list[str] | None) -
         site.save()
         register_mail_addresses(site_id)
     elif allowed_origins is not None:
-        site.allowed_origins = allowed_origins
+        site.allowed_origins = allowed_origins  # type: ignore[assignment]
         site.save()
-    return list(site.allowed_origins)
+    return [str(origin) for origin in site.allowed_origins]
 
 
 def bootstrap_operator(site_id: str, email: str, name: str, password: str, reset: bool) -> str:

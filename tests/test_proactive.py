@@ -129,7 +129,6 @@ def test_a_new_visitors_first_page_view_already_has_its_segments(chat):
 def test_a_page_view_racing_the_last_tab_closing_keeps_the_visitor_live(chat, monkeypatch):
     """The tab closes and, between the disconnect's read and its write, the next page loads:
     the visitor must stay in the monitor (and the schedule's index)."""
-    from chalicelib.proactive import greetings
     from chalicelib.storage import visitor_store
 
     _, op = operator(chat)
@@ -143,7 +142,7 @@ def test_a_page_view_racing_the_last_tab_closing_keeps_the_visitor_live(chat, mo
             arrive(chat, token=session["token"])  # the next page's session and socket
         return stale
 
-    monkeypatch.setattr(greetings.access, "get_visitor", read_then_next_page_loads)
+    monkeypatch.setattr(visitor_store, "get_visitor", read_then_next_page_loads)
     chat.disconnect(tab)
     monkeypatch.undo()
     assert raced

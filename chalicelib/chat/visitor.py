@@ -115,9 +115,9 @@ def _visitor_leave_message(conn: Connection, frame: protocol.Frame, outbox: Outb
         connection_store.set_connection_dialog(conn.connection_id, dialog_id)
         conn.dialog_id = dialog_id
     _visitor_message(conn, protocol.Frame("message", client_id=frame.client_id, text=frame.text), outbox)
-    dialog_id = open_dialog_id(conn.subject_id)
-    if dialog_id:
-        reception.message_left(conn, dialog_id, frame, outbox)
+    open_id = open_dialog_id(conn.subject_id)
+    if open_id:
+        reception.message_left(conn, open_id, frame, outbox)
 
 
 def _visitor_handoff(conn: Connection, _frame: protocol.Frame, outbox: Outbox) -> None:

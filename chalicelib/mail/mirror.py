@@ -134,7 +134,7 @@ def _mirror(dialog: Dialog, at_ms: int, outbox: Outbox, report: MirrorReport) ->
     site = _site(dialog.site_id, report)
     message = compose.build(_mirror_of(dialog, site, visitor, answers)) if site else None
     ses_id = outbound.send_raw(message, visitor.email) if message is not None else None
-    if ses_id is None:
+    if message is None or ses_id is None:
         _failed(dialog, seqs, at_ms, report)
         return
     report.sent += 1

@@ -149,7 +149,7 @@ def _greeted(setup: SiteSetup, visitor: Visitor, trigger: triggers.Trigger, gree
     visitor_store.update_visitor(visitor.visitor_id, visitor.site_id, actions)
     site_config_store.count_for_trigger(setup.site.site_id, trigger.trigger_id,
                              **({"held_out": 1} if greeting.held_out else {"shown": 1}))
-    visitor_event_store.put_visitor_event(events.new_event(visitor.visitor_id, "greeting", greeting.at, {
+    visitor_event_store.put_visitor_event(events.new_event(visitor.visitor_id, "greeting", int(greeting.at), {
         "trigger_id": trigger.trigger_id, "text": greeting.text, "held_out": bool(greeting.held_out)}))
     action = trigger.action
     assert isinstance(action, triggers.MessageAction)
@@ -226,7 +226,7 @@ def visitor_left(conn: Connection, outbox: Outbox) -> None:
     visitor = visitor_store.get_visitor(conn.subject_id)
     if visitor is None or int(visitor.page_started or 0) > int(conn.connected_at):
         return
-    actions = [Visitor.live_site.remove(), Visitor.due_shard.remove()]
+    actions: list[Any] = [Visitor.live_site.remove(), Visitor.due_shard.remove()]
     followup_at = _followup_at(visitor, int(visitor.last_seen or now_ms())) if visitor.email else None
     if followup_at is not None:
         actions += [Visitor.followup_shard.set(tracking.shard_of(visitor.visitor_id)),

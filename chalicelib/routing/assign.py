@@ -296,14 +296,14 @@ def queue_frame(dialog: Dialog | None, queue: routing_store.QueueState | None = 
 
 def default_cap(site_id: str) -> int:
     site = site_store.get_site(site_id)
-    return siteconfig.settings_of(site).default_cap if site is not None else policy.DEFAULT_CAP
+    return siteconfig.settings_of(site).default_cap if site is not None else routing_store.DEFAULT_CAP
 
 
 def team_frame(site_id: str) -> dict[str, Any]:
     """Every operator of the site with presence and load, and the queue."""
     site = site_store.get_site(site_id)
     settings = siteconfig.settings_of(site) if site is not None else None
-    cap = settings.default_cap if settings else policy.DEFAULT_CAP
+    cap = settings.default_cap if settings else routing_store.DEFAULT_CAP
     states = {state.operator_id: state for state in routing_store.operator_states(site_id)}
     at = now_ms()
     team = []

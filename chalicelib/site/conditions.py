@@ -287,11 +287,11 @@ def _lookup(leaf: Leaf, p: Profile) -> tuple[Any, bool]:
     if name == "time_on_page":
         return _elapsed(p.now_ms, p.page_started_ms), False
     if name == "path_views":
-        return p.path_views.get(leaf.key, 0), True
+        return p.path_views.get(leaf.key or "", 0), True
     if name == "event":
         return _event_value(p.events, leaf.key or "")
     if name == "utm":
-        return p.utm.get(leaf.key), False
+        return p.utm.get(leaf.key or ""), False
     if name == "has_email":
         return bool(p.email), False
     return getattr(p, name), False
@@ -381,8 +381,8 @@ def due_in_ms(cond: Condition, profile: Profile, horizon_ms: int = HORIZON_MS) -
     # Only time leaves move, and each changes only at its crossings: the condition is constant
     # between them, so the first crossing at which it holds is the answer.
     for delay in sorted(delays):
-        if evaluate(cond, replace(profile, now_ms=profile.now_ms + delay)):
-            return delay
+        if evaluate(cond, replace(profile, now_ms=int(profile.now_ms + delay))):
+            return int(delay)
     return None
 
 

@@ -2,7 +2,7 @@
 decides whether a greeting may go out, placeholders, and who is blocked. Pure: no I/O."""
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -89,7 +89,7 @@ class Restraint:
     in_dialog: bool = False
 
 
-def check_trigger(doc: Any, *, trigger_id: str, created_at: int, operator_ids: Collection[str]) -> Trigger:
+def check_trigger(doc: Any, *, trigger_id: str, created_at: int, operator_ids: Container[str]) -> Trigger:
     """A trigger an operator saved, validated; `operator_ids` are the site's operators."""
     doc = checked_object(doc, "trigger")
     return Trigger(
@@ -103,7 +103,7 @@ def check_trigger(doc: Any, *, trigger_id: str, created_at: int, operator_ids: C
     )
 
 
-def _action(value: Any, operator_ids: Collection[str]) -> MessageAction | EmailAction:
+def _action(value: Any, operator_ids: Container[str]) -> MessageAction | EmailAction:
     action = checked_object(value, "action")
     kind = action.get("kind")
     keys = _ACTION_KEYS.get(kind) if isinstance(kind, str) else None
@@ -125,7 +125,7 @@ def _action(value: Any, operator_ids: Collection[str]) -> MessageAction | EmailA
         open_mobile=checked_flag(action, "open_mobile", False, "action.open_mobile"))
 
 
-def _sender(value: Any, operator_ids: Collection[str]) -> tuple[str, str | None]:
+def _sender(value: Any, operator_ids: Container[str]) -> tuple[str, str | None]:
     sender = checked_object({"kind": "site"} if value is None else value, "action.sender")
     if sender.get("kind") == "site":
         return "site", None

@@ -30,7 +30,7 @@ class _Meta:
     billing_mode = "PAY_PER_REQUEST"
 
 
-def table_meta(name: str) -> type:
+def table_meta(name: str) -> Any:
     return type("Meta", (_Meta,), {"table_name": settings.table_name(name)})
 
 READ_PAGES = 5  # a filtered list reads at most this many pages before it answers with a cursor

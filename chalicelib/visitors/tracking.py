@@ -62,7 +62,7 @@ def profile_of(visitor: Visitor, now_ms: int, *, working_hours: bool = True,
     return conditions.Profile(
         now_ms=now_ms,
         session_started_ms=_int(visitor.session_started), page_started_ms=_int(visitor.page_started),
-        url=visitor.current_url or "", session_urls=tuple(visitor.session_urls or ()),
+        url=visitor.current_url or "", session_urls=tuple(str(url) for url in visitor.session_urls or ()),
         path_views={k: v for k, v in json_map(visitor.path_views).items() if isinstance(v, int)},
         referrer=visitor.session_referrer or "", first_referrer=visitor.first_referrer or "",
         utm={k: v for k, v in json_map(visitor.utm).items() if isinstance(v, str)},
