@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The README's two commands: `python3 dev.py run` (the local stack) and `python3 dev.py test`;
-also `bench`, and `deploy`, `destroy`, `package` (`python -m infra`, Parley on AWS).
+also `check` (ruff and mypy, as CI runs them), `bench`, and `deploy`, `destroy`, `package`
+(`python -m infra`, Parley on AWS).
 
 Each makes or reuses a virtual environment in .venv with the pinned requirements, then runs
 inside it. Needs only Python 3.11+ with venv and pip.
@@ -38,6 +39,8 @@ def main(argv: list[str]) -> int:
     commands = {
         "run": ["-m", "infra.local", "--demo-proactive"],
         "test": ["-m", "pytest", "-q"],
+        "check": ["-c", "import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-m', 'ruff', 'check', '.'])"
+                  " or subprocess.call([sys.executable, '-m', 'mypy']))"],
         "bench": ["bench/chat.py"],
         "deploy": ["-m", "infra", "deploy"],
         "destroy": ["-m", "infra", "destroy"],
