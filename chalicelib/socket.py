@@ -1,24 +1,24 @@
-"""The websocket entry: $connect, $default and $disconnect, and the frame table merged from
-each package's HANDLERS. A frame's handler gets the connection's identity (stored at $connect),
-the validated frame and an Outbox that is sent when the handler is done."""
+"""The websocket entry: $connect, $default and $disconnect, and the frame table: which
+package's HANDLERS answer each frame type. A frame's handler gets the connection's identity
+(stored at $connect), the validated frame and an Outbox that is sent when the handler is done.
+
+The three routes are three Lambda functions, and a module is imported when a route first needs
+it (a frame type's module on its first frame), so a cold start pays only for what it runs."""
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
 from chalicelib import protocol
-from chalicelib.chat import operator, visitor
-from chalicelib.proactive import editor, greetings, live, monitor
 from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
-from chalicelib.routing import ratings, reception, team
 from chalicelib.shared.auth import read_token
 from chalicelib.shared.clock import now_ms, now_s
 from chalicelib.shared.config import settings
 from chalicelib.shared.errors import ParleyError, Unauthorized
-from chalicelib.site import siteconfig
 from chalicelib.storage import (
     connection_store,
     dialog_store,
@@ -26,8 +26,6 @@ from chalicelib.storage import (
     visitor_store,
 )
 from chalicelib.storage.connection_store import Connection
-from chalicelib.visitors import blocking, tracking
-from chalicelib.workspace import desk
 
 logger = Logger(service="parley", child=True)
 CONNECTION_TTL_S = 3 * 3600  # API Gateway closes a websocket after 2 hours at the latest
@@ -67,6 +65,8 @@ def connect(request: ConnectRequest, endpoint: str | None = None) -> int:
     connection_store.put_connection(conn)
     if claims.role == "operator":
         outbox = Outbox(endpoint) if endpoint else None
+        from chalicelib.routing import team
+
         team.console_connected(conn, outbox)
         if outbox is not None:
             outbox.send()
@@ -90,6 +90,9 @@ def _blocked(site_id: str, visitor_id: str, request: ConnectRequest) -> bool:
     site = site_store.get_site(site_id)
     if site is None:
         return True
+    from chalicelib.site import siteconfig
+    from chalicelib.visitors import blocking, tracking
+
     setup = siteconfig.load(site)
     if not setup.blocks:
         return False
@@ -114,8 +117,12 @@ def disconnect(connection_id: str, endpoint: str | None = None) -> None:
     connection_store.delete_connection(connection_id)
     outbox = Outbox(endpoint) if endpoint else None
     if conn.role == "operator":
+        from chalicelib.routing import team
+
         team.console_closed(conn, outbox)
     elif outbox is not None:
+        from chalicelib.proactive import greetings
+
         greetings.visitor_left(conn, outbox)
     if outbox is not None:
         outbox.send()
@@ -139,17 +146,37 @@ def _dispatch(connection_id: str, body: str | None, outbox: Outbox) -> None:
     if conn is None:
         raise Unauthorized("unknown connection; reconnect with a fresh token")
     frame = protocol.parse_frame(body, conn.role)
-    handlers = _VISITOR if conn.role == "visitor" else _OPERATOR
     try:
-        handlers[frame.type](conn, frame, outbox)
+        handler_for(conn.role, frame.type)(conn, frame, outbox)
     except ParleyError as exc:
         exc.client_id = exc.client_id or frame.client_id
         raise
 
 
 Handler = Callable[[Connection, protocol.Frame, Outbox], None]
-_VISITOR: dict[str, Handler] = {**visitor.HANDLERS, **live.HANDLERS, **reception.HANDLERS, **ratings.HANDLERS}
-_OPERATOR: dict[str, Handler] = {
-    **operator.HANDLERS, **desk.HANDLERS, **editor.HANDLERS, **monitor.HANDLERS, **greetings.HANDLERS,
-    **team.HANDLERS,
+FRAME_MODULES: dict[str, dict[str, str]] = {  # role -> frame type -> the module whose HANDLERS has it
+    "visitor": {
+        **dict.fromkeys(("resume", "message", "upload", "typing", "ping", "leave_message", "handoff"),
+                        "chalicelib.chat.visitor"),
+        **dict.fromkeys(("track", "identify", "check", "read"), "chalicelib.proactive.live"),
+        **dict.fromkeys(("availability", "queue"), "chalicelib.routing.reception"),
+        "rate": "chalicelib.routing.ratings",
+    },
+    "operator": {
+        **dict.fromkeys(("subscribe", "history", "message", "upload", "typing", "ping"), "chalicelib.chat.operator"),
+        **dict.fromkeys(("workspace", "tag_add", "tag_remove", "close", "reopen", "assign", "transfer", "visitor",
+                         "visitor_update", "visitor_events", "template_save", "template_delete"),
+                        "chalicelib.workspace.desk"),
+        **dict.fromkeys(("proactive", *protocol.DOCUMENT_FIELDS, *protocol.ID_FIELDS), "chalicelib.proactive.editor"),
+        "monitor": "chalicelib.proactive.monitor",
+        "invite": "chalicelib.proactive.greetings",
+        **dict.fromkeys(("team", "presence", "cap_set"), "chalicelib.routing.team"),
+    },
 }
+
+
+def handler_for(role: str, frame_type: str) -> Handler:
+    """The handler of a frame type (parse_frame already refused a type the role may not send)."""
+    module = importlib.import_module(FRAME_MODULES[role][frame_type])
+    handler: Handler = module.HANDLERS[frame_type]
+    return handler

@@ -4,11 +4,13 @@ has no confident answer, the visitor asks for one, or two answers did not help. 
 leaves the operators a note of what the bot learned, and routes the dialog."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 
 from chalicelib.dialogs.posting import post
 from chalicelib.realtime.delivery import Outbox
-from chalicelib.routing import assign, bot
+from chalicelib.routing import assign
 from chalicelib.shared.clock import now_ms
 from chalicelib.site import placeholders, siteconfig
 from chalicelib.storage import (
@@ -21,16 +23,21 @@ from chalicelib.storage import (
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.message_store import Message
 
+if TYPE_CHECKING:
+    from chalicelib.routing import bot
+
 logger = Logger(service="parley", child=True)
 QUESTIONS_IN_NOTE = 5
 
 
 def has_faqs(site_id: str) -> bool:
     """Query templates[site_id]: whether the bot has anything to answer with."""
-    return bool(_faqs(site_id))
+    return any(t.faq for t in template_store.site_templates(site_id))
 
 
 def _faqs(site_id: str) -> list[bot.Faq]:
+    from chalicelib.routing import bot  # only a site whose bot answers pays for loading it
+
     return [bot.Faq(t.template_id, t.shortcut, t.text, t.keywords or "")
             for t in template_store.site_templates(site_id) if t.faq]
 
@@ -43,6 +50,8 @@ def _author(site_id: str) -> dict[str, str]:
 
 def respond(dialog: Dialog, question: Message, outbox: Outbox) -> None:
     """The bot's turn after a visitor message in a dialog it has."""
+    from chalicelib.routing import bot
+
     visitor = visitor_store.get_visitor(dialog.visitor_id)
     language = (visitor.language if visitor else None) or "en"
     step = bot.decide(bot.from_doc(dialog.bot_state), question.text or "", _faqs(dialog.site_id), language)
@@ -65,6 +74,8 @@ def _placeholders(dialog: Dialog, visitor: object) -> dict[str, str | None]:
 def hand_off(dialog: Dialog, reason: str, outbox: Outbox, step: bot.Step | None = None) -> None:
     """A person takes over (once): the bot says so, the operators get a note of what it
     learned, and the dialog is routed like any new one."""
+    from chalicelib.routing import bot
+
     taken = dialog_store.set_dialog_fields_if(dialog.dialog_id, [Dialog.bot.set("handed_off")], Dialog.bot == "active")
     if taken is None:
         if not dialog.assignee_id and dialog.queued_at is None and dialog.status == "open":
