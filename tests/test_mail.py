@@ -318,6 +318,21 @@ def test_a_reply_lands_in_the_dialog_once_without_the_quoted_history(chat, ses, 
     assert [m["text"] for m in history["messages"]].count("Size M, please.\n\nThanks!") == 1
 
 
+def test_an_emailed_reply_starts_the_answer_time_clock(chat, ses, clock):
+    """The customer who wrote waits for an answer whichever way they wrote (docs/routing.md):
+    the answer-time schedule sees the dialog waiting, and an operator's answer stops the clock."""
+    from chalicelib.storage import dialog_store
+
+    session, tab, op, dialog_id, sent = emailed_dialog(chat, clock)
+    assert dialog_store.get_dialog(dialog_id).waiting_since is None  # the operator answered last
+    recipient = str(sent[1]["Reply-To"].addresses[0].addr_spec)
+    deliver(reply_to(sent, "Still there?"), [recipient], "ses-message-0042")
+    waiting = dialog_store.get_dialog(dialog_id)
+    assert waiting.waiting_since is not None and waiting.wait_shard is not None
+    chat.send(op, msg("Yes, sorry!", "cid-answer-0042", dialog_id=dialog_id))
+    assert dialog_store.get_dialog(dialog_id).waiting_since is None
+
+
 def test_a_crash_after_posting_does_not_post_twice(chat, ses, clock, monkeypatch):
     """SES retries a function that failed after the message was stored: still one message."""
     from chalicelib.mail import inbound
