@@ -172,7 +172,10 @@ def _stack_request(stack_name: str, template: dict[str, Any], parameters: dict[s
 
 def delete(aws: Aws, stack_name: str, say: Printer) -> None:
     since = _last_event_id(aws, stack_name)
-    stack_id = stack(aws, stack_name)["StackId"]  # events stay readable by id after deletion
+    found = stack(aws, stack_name)
+    if found is None:
+        raise DeployError(f"stack {stack_name} does not exist")
+    stack_id = found["StackId"]  # events stay readable by id after deletion
     aws.client("cloudformation").delete_stack(StackName=stack_name)
     follow(aws, stack_id, say, since)
 

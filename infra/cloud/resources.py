@@ -6,6 +6,7 @@ itself unless asked to keep it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.models import Model
@@ -39,7 +40,7 @@ def table(model: type[Model], table_name: str, ttl_attribute: str | None) -> dic
     return {"Type": "AWS::DynamoDB::Table", **RETAIN, "Properties": props}
 
 
-def _index(index: dict[str, Any]) -> dict[str, Any]:
+def _index(index: Mapping[str, Any]) -> dict[str, Any]:
     return {"IndexName": index["index_name"], "KeySchema": index["key_schema"],
             "Projection": index["projection"]}
 

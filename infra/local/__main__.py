@@ -184,7 +184,7 @@ async def serve(group: ServerGroup, on_ready: Callable[[], None], scheduler: Any
     inlet = mail[0] if mail is not None else None
     schedule = None
     try:
-        if mail is not None:
+        if inlet is not None and mail is not None:
             await inlet.start(mail[1])
         try:
             await group.wait_started()

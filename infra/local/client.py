@@ -8,12 +8,14 @@ import asyncio
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import websockets
+from websockets.typing import Origin
 
 
 def post_json(url: str, body: Any, origin: str | None = None) -> tuple[int, Any]:
@@ -47,8 +49,8 @@ class Client:
 
     @classmethod
     async def connect(cls, ws_url: str, token: str, origin: str) -> Client:
-        url = f"{ws_url}?v=1&token={urllib.request.quote(token, safe='')}"
-        ws = await websockets.connect(url, origin=origin, max_size=2**20, open_timeout=20)
+        url = f"{ws_url}?v=1&token={urllib.parse.quote(token, safe='')}"
+        ws = await websockets.connect(url, origin=Origin(origin), max_size=2**20, open_timeout=20)
         return cls(ws)
 
     async def _read(self) -> None:

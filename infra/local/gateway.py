@@ -14,6 +14,7 @@ run the gateway against a throwaway app::
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -85,7 +86,7 @@ def create_apps(
     return GatewayApps(public=public, management=create_management_app(registry), registry=registry, executor=pool)
 
 
-def _redirect_to(target: str):  # type: ignore[no-untyped-def]
+def _redirect_to(target: str) -> Callable[[Request], Awaitable[Response]]:
     async def redirect(request: Request) -> Response:
         return RedirectResponse(target, status_code=302)
 

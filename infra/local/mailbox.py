@@ -236,13 +236,14 @@ def send_smtp(host: str, port: int, message: EmailMessage) -> None:
 
 def _multipart_form(content_type: str, body: bytes) -> tuple[dict[str, str], Attachment | None]:
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    parsed = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    parsed = BytesParser(EmailMessage, policy=policy.HTTP).parsebytes(head + body)
     fields: dict[str, str] = {}
     attachment = None
     for part in parsed.iter_parts() if parsed.is_multipart() else ():
         name = part.get_param("name", header="content-disposition")
         filename = part.get_filename()
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes, or None for a nested multipart
+        data = payload if isinstance(payload, bytes) else b""
         if filename:
             guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
             attachment = Attachment(filename, part.get_content_type() if part["content-type"] else guessed, data)

@@ -73,7 +73,7 @@ def observe_api_calls(name: str, observer: ApiCallObserver) -> None:
                 notify(self, operation_name, api_params)
             return original(self, operation_name, api_params)
 
-        botocore.client.BaseClient._make_api_call = observed  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = observed
     _observers[name] = observer
 
 

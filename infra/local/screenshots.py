@@ -19,6 +19,7 @@ import json
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from infra.local.chromium import CHROMIUM, launch
 
@@ -75,8 +77,8 @@ class Socket:
     """One websocket connection; every frame received is kept, in order."""
 
     def __init__(self, ws_url: str, token: str, origin: str, user_agent: str | None = None) -> None:
-        url = f"{ws_url}?v=1&token={urllib.request.quote(token, safe='')}"
-        self.ws: ClientConnection = connect(url, origin=origin, max_size=2**22, max_queue=None, open_timeout=WAIT,
+        url = f"{ws_url}?v=1&token={urllib.parse.quote(token, safe='')}"
+        self.ws: ClientConnection = connect(url, origin=Origin(origin), max_size=2**22, max_queue=None, open_timeout=WAIT,
                                             user_agent_header=user_agent or "Parley screenshots", legacy=True)
         self.frames: list[dict[str, Any]] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import PathLike, StaticFiles
@@ -12,11 +13,20 @@ from starlette.types import Scope
 NO_CACHE = "no-cache"
 
 
+class StaticOptions(TypedDict, total=False):
+    """StaticFiles' own keyword options, passed through unchanged."""
+
+    html: bool
+    check_dir: bool
+    follow_symlink: bool
+
+
 class TemplatedStaticFiles(StaticFiles):
     """StaticFiles whose answers carry ``Cache-Control: no-cache`` (edit, reload, see it) and
     whose ``*.html`` has literal placeholders (e.g. ``{{PARLEY_URL}}``) replaced."""
 
-    def __init__(self, *, directory: PathLike, replacements: Mapping[str, str], **kwargs: bool) -> None:
+    def __init__(self, *, directory: PathLike, replacements: Mapping[str, str],
+                 **kwargs: Unpack[StaticOptions]) -> None:
         super().__init__(directory=directory, **kwargs)
         self._replacements = dict(replacements)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,7 @@ class WebSocketBridge:
             if conn.open:
                 await self._on_frame(conn, message)
 
-    async def _on_frame(self, conn: Connection, message: dict[str, Any]) -> None:
+    async def _on_frame(self, conn: Connection, message: Mapping[str, Any]) -> None:
         text = message.get("text")
         if text is None:
             await self._close(conn, 1003, "Binary frames are not supported")
