@@ -164,7 +164,7 @@ def test_closing_frees_capacity_and_a_later_message_starts_a_linked_dialog(chat)
 
 
 def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
-    import app
+    from chalicelib.realtime import delivery
     from chalicelib.routing import answertime
     from chalicelib.storage import dialog_store
 
@@ -174,7 +174,7 @@ def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
     _, dialog_id = new_dialog(chat)
     chat.send(ben_conn, {"type": "presence", "status": "online"})
     since = int(dialog_store.get_dialog(dialog_id).waiting_since)
-    endpoint = app.delivery.endpoint_for("abc123.execute-api.us-east-1.amazonaws.com", "test")
+    endpoint = delivery.endpoint_for("abc123.execute-api.us-east-1.amazonaws.com", "test")
 
     assert answertime.run_schedule(endpoint, since + 29_000).flagged == 0
     assert answertime.run_schedule(endpoint, since + 31_000).flagged == 1
@@ -193,7 +193,7 @@ def test_answer_time_flags_then_offers_then_reassigns_on_the_schedule(chat):
 
 
 def test_the_offered_operator_can_take_the_dialog_at_once(chat):
-    import app
+    from chalicelib.realtime import delivery
     from chalicelib.routing import answertime
     from chalicelib.storage import dialog_store
 
@@ -203,7 +203,7 @@ def test_the_offered_operator_can_take_the_dialog_at_once(chat):
     _, dialog_id = new_dialog(chat)
     chat.send(ben_conn, {"type": "presence", "status": "online"})
     since = int(dialog_store.get_dialog(dialog_id).waiting_since)
-    answertime.run_schedule(app.delivery.endpoint_for("abc123.execute-api.us-east-1.amazonaws.com", "test"),
+    answertime.run_schedule(delivery.endpoint_for("abc123.execute-api.us-east-1.amazonaws.com", "test"),
                             since + 91_000)
     assert summary(dialog_id)["offered_to"]["operator_id"] == ben
     chat.send(ben_conn, {"type": "assign", "dialog_id": dialog_id, "operator_id": ben})
