@@ -25,12 +25,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.local.client import (  # noqa: E402
-    Client,
-    new_client_id,
-    operator_login,
-    visitor_session,
-)
+from infra.local.client import Client, new_client_id, operator_login, visitor_session  # noqa: E402
 
 PREFIX = "parley-local"  # infra.local's tables
 

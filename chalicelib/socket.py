@@ -19,12 +19,7 @@ from chalicelib.shared.auth import read_token
 from chalicelib.shared.clock import now_ms, now_s
 from chalicelib.shared.config import settings
 from chalicelib.shared.errors import ParleyError, Unauthorized
-from chalicelib.storage import (
-    connection_store,
-    dialog_store,
-    site_store,
-    visitor_store,
-)
+from chalicelib.storage import connection_store, site_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 
 logger = Logger(service="parley", child=True)
@@ -112,9 +107,7 @@ def disconnect(connection_id: str, endpoint: str | None = None) -> None:
     conn = connection_store.get_connection(connection_id)
     if conn is None:
         return
-    if conn.role == "visitor" and conn.dialog_id:
-        dialog_store.remove_visitor_connections(conn.dialog_id, {connection_id})
-    connection_store.delete_connection(connection_id)
+    audience.remove_connection(conn)
     outbox = Outbox(endpoint) if endpoint else None
     if conn.role == "operator":
         from chalicelib.routing import team

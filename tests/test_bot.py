@@ -5,16 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.routing import bot
-from chalicelib.routing.bot import (
-    BotState,
-    Faq,
-    best_answer,
-    decide,
-    from_doc,
-    is_thanks,
-    to_doc,
-    wants_human,
-)
+from chalicelib.routing.bot import BotState, Faq, best_answer, decide, from_doc, is_thanks, to_doc, wants_human
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -10,13 +10,7 @@ import boto3
 import pytest
 import websockets
 
-from infra.local.client import (
-    Client,
-    new_client_id,
-    operator_login,
-    post_json,
-    visitor_session,
-)
+from infra.local.client import Client, new_client_id, operator_login, post_json, visitor_session
 
 SITE = "demo"
 

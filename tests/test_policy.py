@@ -179,15 +179,7 @@ def _representative_mail(chat) -> None:
     import time
     from email.message import EmailMessage
 
-    from tests.test_mail import (
-        DELAY_MS,
-        answer,
-        chat_with_email,
-        deliver,
-        reply_to,
-        run_mirror,
-        sent_mail,
-    )
+    from tests.test_mail import DELAY_MS, answer, chat_with_email, deliver, reply_to, run_mirror, sent_mail
 
     _, tab, op, dialog_id = chat_with_email(chat, "mia@example.com")
     answer(chat, op, dialog_id, "Emailed answer", "cid-m0000001")

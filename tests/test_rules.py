@@ -8,14 +8,7 @@ from hypothesis import strategies as st
 
 from chalicelib.shared.errors import Invalid
 from chalicelib.site import conditions as rules
-from chalicelib.site.conditions import (
-    All,
-    AnyOf,
-    Leaf,
-    Profile,
-    evaluate,
-    parse_condition,
-)
+from chalicelib.site.conditions import All, AnyOf, Leaf, Profile, evaluate, parse_condition
 
 NOW = 1_700_000_000_000
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

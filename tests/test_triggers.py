@@ -13,13 +13,7 @@ from chalicelib.site import settings as site_settings
 from chalicelib.site.blocks import Block, check_block
 from chalicelib.site.conditions import All, Leaf, Profile
 from chalicelib.site.settings import Settings, check_settings
-from chalicelib.site.triggers import (
-    EmailAction,
-    MessageAction,
-    Restraint,
-    Trigger,
-    check_trigger,
-)
+from chalicelib.site.triggers import EmailAction, MessageAction, Restraint, Trigger, check_trigger
 
 NOW = 1_700_000_000_000
 OPERATORS = {"o_ann", "o_bob"}

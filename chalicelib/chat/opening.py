@@ -10,11 +10,7 @@ from chalicelib.routing import assign, firstline
 from chalicelib.shared.clock import new_id, now_ms
 from chalicelib.shared.errors import NotFound
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    dialog_store,
-    site_store,
-    visitor_store,
-)
+from chalicelib.storage import dialog_store, site_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.visitor_store import Visitor

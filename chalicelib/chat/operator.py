@@ -7,10 +7,7 @@ from chalicelib.chat.uploads import attached_file, upload_answer
 from chalicelib.dialogs import rules
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.errors import Invalid
-from chalicelib.storage import (
-    dialog_list_store,
-    routing_store,
-)
+from chalicelib.storage import dialog_list_store, routing_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.workspace import desk

@@ -7,9 +7,7 @@ from chalicelib import protocol
 from chalicelib.dialogs import files
 from chalicelib.shared.clock import new_id
 from chalicelib.shared.errors import Invalid
-from chalicelib.storage import (
-    blobs,
-)
+from chalicelib.storage import blobs
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.message_store import FileAttribute
 

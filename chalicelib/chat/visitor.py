@@ -16,11 +16,7 @@ from chalicelib.shared import sources
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid, NotFound
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    connection_store,
-    dialog_store,
-    visitor_store,
-)
+from chalicelib.storage import connection_store, dialog_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.message_store import Message

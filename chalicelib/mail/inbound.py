@@ -30,14 +30,7 @@ from chalicelib.realtime import audience
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import new_id, now_ms, now_s
 from chalicelib.shared.config import settings
-from chalicelib.storage import (
-    blobs,
-    dialog_mail_store,
-    dialog_store,
-    mail_item_store,
-    message_store,
-    visitor_store,
-)
+from chalicelib.storage import blobs, dialog_mail_store, dialog_store, mail_item_store, message_store, visitor_store
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.mail_item_store import MailItem
 from chalicelib.storage.message_store import FileAttribute

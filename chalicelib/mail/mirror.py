@@ -24,13 +24,7 @@ from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.config import settings
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    dialog_mail_store,
-    mail_item_store,
-    message_store,
-    site_store,
-    visitor_store,
-)
+from chalicelib.storage import dialog_mail_store, mail_item_store, message_store, site_store, visitor_store
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.mail_item_store import MailItem
 from chalicelib.storage.message_store import Message

@@ -14,12 +14,7 @@ from chalicelib.shared.errors import Invalid, NotFound
 from chalicelib.site import blocks, triggers
 from chalicelib.site import settings as site_settings
 from chalicelib.site.siteconfig import SiteSetup, load_site, settings_of
-from chalicelib.storage import (
-    operator_store,
-    site_config_store,
-    site_store,
-    visitor_store,
-)
+from chalicelib.storage import operator_store, site_config_store, site_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.site_config_store import SiteConfig
 

@@ -28,13 +28,7 @@ from chalicelib.protocol.frame import (
     VISITOR_TYPES,
     Frame,
 )
-from chalicelib.shared.errors import (
-    BadJson,
-    Invalid,
-    ParleyError,
-    TooLarge,
-    UnknownType,
-)
+from chalicelib.shared.errors import BadJson, Invalid, ParleyError, TooLarge, UnknownType
 from chalicelib.visitors.cards import is_email
 
 _GREETING_ID = re.compile(r"^[A-Za-z0-9_#.-]{1,160}$")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.clock import now_ms
 from chalicelib.storage import connection_store, dialog_store
+from chalicelib.storage.connection_store import Connection
 from chalicelib.storage.dialog_store import Dialog
 
 OPENING_MS = 10_000  # a connection this young may still be in its $connect
@@ -63,10 +64,14 @@ def forget(gone: Iterable[str], on_gone: Callable[[str], None]) -> None:
 
 
 def forget_connection(connection_id: str) -> None:
-    """A gone connection's records: off its dialog, then deleted."""
+    """A gone connection's records, if it still has any."""
     conn = connection_store.get_connection(connection_id)
-    if conn is None:
-        return
+    if conn is not None:
+        remove_connection(conn)
+
+
+def remove_connection(conn: Connection) -> None:
+    """A closed connection's records: off its dialog, then deleted."""
     if conn.role == "visitor" and conn.dialog_id:
-        dialog_store.remove_visitor_connections(conn.dialog_id, {connection_id})
-    connection_store.delete_connection(connection_id)
+        dialog_store.remove_visitor_connections(conn.dialog_id, {conn.connection_id})
+    connection_store.delete_connection(conn.connection_id)

@@ -15,12 +15,7 @@ from chalicelib.routing import policy
 from chalicelib.shared.clock import now_ms
 from chalicelib.shared.errors import Invalid
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    dialog_store,
-    operator_store,
-    routing_store,
-    site_store,
-)
+from chalicelib.storage import dialog_store, operator_store, routing_store, site_store
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.routing_store import RoutingItem
 from chalicelib.visitors import cards

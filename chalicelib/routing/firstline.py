@@ -13,13 +13,7 @@ from chalicelib.realtime.delivery import Outbox
 from chalicelib.routing import assign
 from chalicelib.shared.clock import now_ms
 from chalicelib.site import placeholders, siteconfig
-from chalicelib.storage import (
-    dialog_store,
-    message_store,
-    site_store,
-    template_store,
-    visitor_store,
-)
+from chalicelib.storage import dialog_store, message_store, site_store, template_store, visitor_store
 from chalicelib.storage.dialog_store import Dialog
 from chalicelib.storage.message_store import Message
 

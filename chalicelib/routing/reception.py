@@ -21,13 +21,7 @@ from chalicelib.shared.errors import Invalid
 from chalicelib.shared.sources import first_language
 from chalicelib.site import settings as site_settings
 from chalicelib.site import siteconfig
-from chalicelib.storage import (
-    dialog_store,
-    operator_store,
-    routing_store,
-    site_store,
-    visitor_store,
-)
+from chalicelib.storage import dialog_store, operator_store, routing_store, site_store, visitor_store
 from chalicelib.storage.connection_store import Connection
 from chalicelib.visitors import cards, tracking
 

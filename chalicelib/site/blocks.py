@@ -10,13 +10,7 @@ from typing import Any
 
 from chalicelib.shared.errors import Invalid
 from chalicelib.site.checks import ID_PATTERN, checked_object
-from chalicelib.site.conditions import (
-    Condition,
-    Profile,
-    condition_doc,
-    evaluate,
-    parse_condition,
-)
+from chalicelib.site.conditions import Condition, Profile, condition_doc, evaluate, parse_condition
 
 BLOCK_KINDS = ("visitor", "ip", "country", "rule")
 

@@ -12,13 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.shared.errors import Invalid
-from chalicelib.site.checks import (
-    EVENT_NAME_PATTERN,
-    checked_bounded,
-    checked_object,
-    checked_text,
-    shown,
-)
+from chalicelib.site.checks import EVENT_NAME_PATTERN, checked_bounded, checked_object, checked_text, shown
 
 LANGUAGES = ("auto", "en", "ru", "ja", "zh", "es", "de")
 

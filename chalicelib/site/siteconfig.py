@@ -13,10 +13,7 @@ from chalicelib.site import settings as site_settings
 from chalicelib.site.blocks import Block
 from chalicelib.site.settings import Settings
 from chalicelib.site.triggers import Segment, Trigger
-from chalicelib.storage import (
-    site_config_store,
-    site_store,
-)
+from chalicelib.storage import site_config_store, site_store
 from chalicelib.storage.site_store import Site
 
 logger = Logger(service="parley", child=True)

@@ -7,14 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.shared.errors import Invalid
-from chalicelib.site.checks import (
-    checked_bounded,
-    checked_flag,
-    checked_name,
-    checked_object,
-    checked_text,
-    shown,
-)
+from chalicelib.site.checks import checked_bounded, checked_flag, checked_name, checked_object, checked_text, shown
 from chalicelib.site.conditions import (
     HORIZON_MS,
     Condition,

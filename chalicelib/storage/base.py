@@ -9,10 +9,7 @@ import json
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute
-from pynamodb.exceptions import (
-    PutError,
-    UpdateError,
-)
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.shared.config import settings

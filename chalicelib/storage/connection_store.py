@@ -4,18 +4,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    UnicodeAttribute,
-)
-from pynamodb.exceptions import (
-    DeleteError,
-    DoesNotExist,
-)
-from pynamodb.indexes import (
-    GlobalSecondaryIndex,
-    KeysOnlyProjection,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.storage.base import conditional_update, table_meta

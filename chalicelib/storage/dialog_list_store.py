@@ -5,12 +5,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.storage.base import (
-    FILTERED_PAGE,
-    READ_PAGES,
-    decode_cursor,
-    encode_cursor,
-)
+from chalicelib.storage.base import FILTERED_PAGE, READ_PAGES, decode_cursor, encode_cursor
 from chalicelib.storage.dialog_store import Dialog
 
 

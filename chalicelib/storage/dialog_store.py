@@ -13,14 +13,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition, size
-from pynamodb.indexes import (
-    AllProjection,
-    GlobalSecondaryIndex,
-)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.base import AuthorAttribute, conditional_update, table_meta

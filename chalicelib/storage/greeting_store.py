@@ -1,22 +1,11 @@
 """The greetings table: proactive greetings shown (or held out) to a visitor."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-)
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from chalicelib.storage.base import (
-    AuthorAttribute,
-    conditional_put,
-    conditional_update,
-    table_meta,
-)
+from chalicelib.storage.base import AuthorAttribute, conditional_put, conditional_update, table_meta
 
 
 class Greeting(Model):

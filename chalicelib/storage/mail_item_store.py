@@ -1,13 +1,8 @@
 """The mail table: email bookkeeping (thread lookups, inbound idempotency, support addresses)."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    UnicodeAttribute,
-)
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.storage.base import conditional_put, table_meta

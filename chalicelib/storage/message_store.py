@@ -1,19 +1,9 @@
 """The messages table: a dialog's messages, keyed by the sender's client id."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    MapAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-)
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
-from pynamodb.indexes import (
-    AllProjection,
-    LocalSecondaryIndex,
-)
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.base import AuthorAttribute, conditional_put, table_meta

@@ -1,18 +1,9 @@
 """The operators table: sign-in by email, the site's team."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    UnicodeAttribute,
-)
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
-from pynamodb.indexes import (
-    AllProjection,
-    GlobalSecondaryIndex,
-    IncludeProjection,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.storage.base import table_meta

@@ -1,10 +1,7 @@
 """The site_config table: a site's triggers, segments and blocks, and each trigger's counters."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    NumberAttribute,
-    UnicodeAttribute,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.storage.base import table_meta

@@ -1,15 +1,8 @@
 """The sites table: a site, its tags and its settings (JSON)."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    ListAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UnicodeSetAttribute,
-)
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.storage.base import conditional_update, table_meta

@@ -1,11 +1,7 @@
 """The templates table: a site's reply templates."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-)
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.storage.base import conditional_put, table_meta

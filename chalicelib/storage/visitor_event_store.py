@@ -1,9 +1,7 @@
 """The visitor_events table: a visitor's page views and events, newest first."""
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    UnicodeAttribute,
-)
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.storage.base import decode_cursor, encode_cursor, table_meta

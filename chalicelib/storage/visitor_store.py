@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    ListAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-    UnicodeSetAttribute,
-)
-from pynamodb.exceptions import (
-    DoesNotExist,
-)
-from pynamodb.indexes import (
-    AllProjection,
-    GlobalSecondaryIndex,
-    KeysOnlyProjection,
-)
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.storage.base import conditional_put, conditional_update, table_meta

@@ -22,13 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .environment import (
-    INBOUND_DOMAIN,
-    MAIL_FROM,
-    StackUrls,
-    apply_environment,
-    public_host,
-)
+from .environment import INBOUND_DOMAIN, MAIL_FROM, StackUrls, apply_environment, public_host
 from .moto_server import MotoServer
 from .ports import MOTO_HOST, add_port_arguments, bind_ports, release, resolve_ports
 from .servers import Listener, ServerGroup, bound_port

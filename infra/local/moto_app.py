@@ -18,11 +18,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
 from infra.local.s3_post_policy import Environ, S3PostPolicy, StartResponse, WSGIApp
