@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BUDGET_RATIO = 1.25
 # What each kind of Lambda function imports after `app` (its handler's lazy imports).
 KINDS: dict[str, tuple[str, ...]] = {
-    "websocket": ("chalicelib.socket",),
+    # The $default function loads a frame type's module on its first frame (socket.FRAME_MODULES):
+    # a visitor's first message, and an operator's.
+    "websocket": ("chalicelib.socket", "chalicelib.chat.visitor"),
+    "websocket_operator": ("chalicelib.socket", "chalicelib.chat.operator"),
+    "connect": ("chalicelib.socket", "chalicelib.routing.team"),
     "rest": ("chalicelib.http.sessions",),
     "schedule": ("chalicelib.routing.answertime",),
     "triggers": ("chalicelib.proactive.greetings",),
