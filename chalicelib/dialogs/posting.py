@@ -79,7 +79,10 @@ def post(dialog_id: str, author: dict[str, Any], text: str, outbox: Outbox, *, n
     """A server-made message (once per `client_id`), stored and delivered; None when the
     dialog is gone or the message was stored before."""
     draft = Draft(dialog_id, client_id or new_id("sys"), author, text, note=note, wait=wait)
-    stored = store(draft, Dialog.dialog_id.exists())
+    try:
+        stored = store(draft, Dialog.dialog_id.exists())
+    except Invalid:  # another author took this id (a visitor can pick "bot-..."): nothing is posted
+        return None
     if stored is None or stored.duplicate or stored.dialog is None:
         return None
     deliver(stored.dialog, stored.message, outbox)
