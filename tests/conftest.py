@@ -31,29 +31,24 @@ import pytest  # noqa: E402
 
 from tests import iam_recorder  # noqa: E402
 
-iam_recorder.install()  # every AWS call Lambda code makes in this run, for tests/test_policy.py
+iam_recorder.install()  # every AWS call Lambda code makes in this run, for tests/infra/test_policy.py
+
+
+KINDS = ("unit", "service", "stack", "browser", "infra")  # tests/<kind>/, markers in pytest.ini
+TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The policy check runs last, so it sees the calls of every other test."""
+    """Each test is marked with its directory's kind, and `browser` wherever it opens Chromium
+    (tests/stack/test_local_mail.py has one such test). The policy check runs last, so it sees
+    the calls of every other test."""
+    for item in items:
+        kind = item.path.relative_to(TESTS).parts[0]
+        if kind in KINDS:
+            item.add_marker(kind)
+        if "browser" in getattr(item, "fixturenames", ()) and kind != "browser":
+            item.add_marker("browser")
     items.sort(key=lambda item: item.module.__name__.endswith("test_policy"))
-
-
-@pytest.fixture
-def chat():
-    """The app's handlers on a fresh moto account with the demo site and two operators."""
-    from moto import mock_aws
-
-    with mock_aws():
-        from chalicelib import admin
-
-        admin.create_tables()
-        admin.seed_demo(["https://shop.example"], "ann@demo.shop", "pw-ann-123")
-        admin.seed_demo(["https://other.example"], "olga@other.shop", "pw-olga-123",
-                        site_id="other", operator_name="Olga")
-        from tests.moto_chat import MotoChat
-
-        yield MotoChat()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 
 from infra.cloud import policy, sam
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 
 

@@ -397,7 +397,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not (Path(__file__).resolve().parents[1] / "app.py").exists(), reason="needs app.py")
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "app.py").exists(), reason="needs app.py")
 def test_local_stack_starts_serves_and_stops_cleanly() -> None:
     from infra.local.stack import LocalStack
 

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from chalicelib.mail.parse import ParsedMail, html_to_text, parse
 from chalicelib.mail.quotes import strip_reply
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(__file__).parent / "mail_corpus"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).parents[1] / "mail_corpus"
 MAILS = sorted(CORPUS.glob("*.eml"))
 PARLEY_ID = "0100018c2f5e8d2a-1b2c3d4e-5f6a-7b8c-9d0e-1f2a3b4c5d6e-000000@email.amazonses.com"
 MARKER = "##- Please type your reply above this line -##"

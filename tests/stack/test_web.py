@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.http import web
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVED_SUFFIXES = {".js", ".css", ".html", ".svg", ".png", ".ico", ".txt"}
 
 

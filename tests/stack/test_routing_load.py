@@ -7,7 +7,7 @@ import asyncio
 import importlib.util
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("bench_routing", Path(__file__).parent.parent / "bench" / "routing.py")
+_spec = importlib.util.spec_from_file_location("bench_routing", Path(__file__).parents[2] / "bench" / "routing.py")
 bench_routing = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_routing)
 
