@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_console import close_all, say, sign_in, token, visitor
+from tests.browser.test_console import close_all, say, sign_in, token, visitor
 
 pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 

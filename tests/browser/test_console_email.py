@@ -22,8 +22,18 @@ import pytest
 from playwright.sync_api import expect
 
 from infra.local.screenshots import OperatorSocket, VisitorSocket
-from tests.test_console import HOSTILE, assert_no_injection, close_all, feed, open_dialog, operator, reply, row, token
-from tests.test_widget_email import Shop
+from tests.browser.test_console import (
+    HOSTILE,
+    assert_no_injection,
+    close_all,
+    feed,
+    open_dialog,
+    operator,
+    reply,
+    row,
+    token,
+)
+from tests.browser.test_widget_email import Shop
 
 pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 

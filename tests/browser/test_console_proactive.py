@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_console import (
+from tests.browser.test_console import (
     HOSTILE,
     _frames_sent,
     assert_no_injection,

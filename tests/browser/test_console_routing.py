@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from infra.local.screenshots import OperatorSocket, VisitorSocket
-from tests.test_console import _frames_sent, feed, reply, row, sign_in, token
+from tests.browser.test_console import _frames_sent, feed, reply, row, sign_in, token
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from chalicelib.storage.tables import TABLES
 from infra.cloud.template import Options
 from infra.local.moto_server import MotoServer
-from tests.test_deploy import REGION, ROOT, run_infra
+from tests.infra.test_deploy import REGION, ROOT, run_infra
 
 EMAIL, SHOP = "owner@shop.example", "https://shop.example"
 

@@ -17,7 +17,7 @@ from infra.cloud import policy
 from tests import iam_recorder
 from tests.iam_recorder import ACCOUNT, REGION, Call
 from tests.moto_chat import SHOP
-from tests.test_chat import lose_the_next_dialog_race, msg, of_type, operator, visitor
+from tests.service.test_chat import lose_the_next_dialog_race, msg, of_type, operator, visitor
 
 MAIL_DOMAIN = "mail.shop.example"
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
@@ -104,8 +104,8 @@ def _representative_routing(chat) -> None:
     import time
 
     from chalicelib.routing import answertime
-    from tests.test_proactive import ENDPOINT
-    from tests.test_routing import ask, bot_on, faq, login, new_dialog
+    from tests.service.test_proactive import ENDPOINT
+    from tests.service.test_routing import ask, bot_on, faq, login, new_dialog
 
     ann, ann_conn = login(chat)
     ben, ben_conn = login(chat, "Ben")
@@ -138,7 +138,7 @@ def _representative_proactive(chat, op, monkeypatch) -> None:
     from chalicelib.proactive import greetings
     from chalicelib.shared import config
     from chalicelib.visitors import tracking
-    from tests.test_proactive import ENDPOINT, greeting_trigger
+    from tests.service.test_proactive import ENDPOINT, greeting_trigger
 
     monkeypatch.setattr(outbound, "settings", config.load_settings({"PARLEY_MAIL_FROM": policy.mail_from(MAIL_DOMAIN)}))
     boto3.client("ses", region_name=REGION).verify_domain_identity(Domain=MAIL_DOMAIN)
@@ -179,7 +179,7 @@ def _representative_mail(chat) -> None:
     import time
     from email.message import EmailMessage
 
-    from tests.test_mail import DELAY_MS, answer, chat_with_email, deliver, reply_to, run_mirror, sent_mail
+    from tests.service.test_mail import DELAY_MS, answer, chat_with_email, deliver, reply_to, run_mirror, sent_mail
 
     _, tab, op, dialog_id = chat_with_email(chat, "mia@example.com")
     answer(chat, op, dialog_id, "Emailed answer", "cid-m0000001")
@@ -197,7 +197,7 @@ def _representative_mail(chat) -> None:
 
 
 def _representative_workspace(chat, op, tab, visitor_id, dialog_id) -> None:
-    from tests.test_workspace import attach_a_file
+    from tests.service.test_workspace import attach_a_file
 
     dialog = {"dialog_id": dialog_id}
     for frame in ({"type": "workspace"}, {"type": "tag_add", **dialog, "tag": "vip"},

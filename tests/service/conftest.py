@@ -10,8 +10,9 @@ through the API, so the IAM recorder (tests/iam_recorder.py) never sees it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -32,7 +33,7 @@ class SeededAccount:
     buckets: tuple[str, ...]
 
     @classmethod
-    def capture(cls) -> "SeededAccount":
+    def capture(cls) -> SeededAccount:
         tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables
         return cls({name: copy.deepcopy(table.items) for name, table in tables.items()},
                    tuple(s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets))

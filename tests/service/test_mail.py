@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from tests.moto_chat import SHOP
-from tests.test_chat import msg, of_type, operator, visitor
-from tests.test_proactive import ENDPOINT, Clock
+from tests.service.test_chat import msg, of_type, operator, visitor
+from tests.service.test_proactive import ENDPOINT, Clock
 
 DOMAIN = "mail.shop.example"
 DELAY_MS = 120_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.moto_chat import SHOP
-from tests.test_chat import msg, of_type, operator
+from tests.service.test_chat import msg, of_type, operator
 
 PRICING = {"url": "https://shop.example/pricing?utm_source=newsletter&utm_medium=email", "title": "Pricing",
            "referrer": "https://www.google.com/search?q=best+tea+mugs"}

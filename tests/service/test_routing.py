@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_chat import msg, of_type, operator, visitor
+from tests.service.test_chat import msg, of_type, operator, visitor
 
 
 def add_operator(name: str) -> tuple[str, str]:
@@ -353,7 +353,7 @@ def test_an_emailed_answer_carries_rating_links_that_rate_the_dialog(chat):
 
     import boto3
 
-    from tests.test_mail import DELAY_MS, _call, _get, answer, chat_with_email, run_mirror, sent_mail, text_of
+    from tests.service.test_mail import DELAY_MS, _call, _get, answer, chat_with_email, run_mirror, sent_mail, text_of
 
     boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="mail.shop.example")
     _, _, op, dialog_id = chat_with_email(chat, "mia@example.com")

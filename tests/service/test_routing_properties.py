@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.moto_chat import SHOP
-from tests.test_chat import msg, of_type
+from tests.service.test_chat import msg, of_type
 
 OPERATORS = 3
 CONSOLE = "https://console.example"

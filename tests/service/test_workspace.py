@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from tests.moto_chat import SHOP
-from tests.test_chat import msg, of_type, operator, visitor
+from tests.service.test_chat import msg, of_type, operator, visitor
 
 pytestmark = pytest.mark.usefixtures("chat")
 PAGE = {"url": "https://shop.example/mugs?utm_source=news", "title": "Mugs", "referrer": "https://www.google.com/"}

@@ -17,7 +17,7 @@ import pytest
 from infra.local.moto_server import free_port
 from infra.local.stack import LocalStack
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORTS = {"--port": 8000, "--mgmt-port": 8001, "--shop-port": 8080, "--moto-port": 5000,
                  "--smtp-port": 1025, "--mailbox-port": 8025}
