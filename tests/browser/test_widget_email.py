@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from infra.local.screenshots import OperatorSocket
-from tests import test_widget_proactive as proactive
+from tests.browser import test_widget_proactive as proactive
 
 pytestmark = pytest.mark.usefixtures("someone_online")  # else the widget offers the offline form
 

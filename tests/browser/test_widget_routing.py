@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from infra.local.screenshots import OperatorSocket, VisitorSocket
-from tests import test_widget_email as email
-from tests import test_widget_proactive as proactive
+from tests.browser import test_widget_email as email
+from tests.browser import test_widget_proactive as proactive
 
 STORED = proactive.STORED
 WAIT = proactive.WAIT
