@@ -21,7 +21,7 @@ MAX_FAQ_TEXT = 4096  # characters of an answer that are matched (templates hold 
 MAX_ANSWERED = 50  # template ids kept in the state
 MISSES_TO_HAND_OFF = 2
 
-# Confidence (see tests/test_bot.py for the cases they were tuned on).
+# Confidence (see tests/unit/test_bot.py for the cases they were tuned on).
 MIN_SCORE = 1.5  # about one distinctive term shared with the answer text
 MIN_COVERAGE = 0.5  # at least half of the question (by idf weight) is in the FAQ
 AMBIGUOUS_RATIO = 0.8  # a runner-up this close to the best: cannot tell them apart

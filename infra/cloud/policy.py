@@ -1,6 +1,6 @@
 """The Lambda functions' IAM policy: each table, index and action Parley's code uses, by name.
 
-This list is the contract between the code and its permissions. ``tests/test_policy.py`` records
+This list is the contract between the code and its permissions. ``tests/infra/test_policy.py`` records
 every AWS call the code makes under moto and fails when a call is missing here, or when a
 grant here is never used.
 """

@@ -1,5 +1,5 @@
 """SES's verdicts decide which inbound mail may become a chat message (the whole path, with
-the raw mail in the bucket, is in tests/test_mail.py)."""
+the raw mail in the bucket, is in tests/service/test_mail.py)."""
 from __future__ import annotations
 
 import pytest
