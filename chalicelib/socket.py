@@ -59,12 +59,10 @@ def connect(request: ConnectRequest, endpoint: str | None = None) -> int:
     )
     connection_store.put_connection(conn)
     if claims.role == "operator":
-        outbox = Outbox(endpoint) if endpoint else None
         from chalicelib.routing import team
 
-        team.console_connected(conn, outbox)
-        if outbox is not None:
-            outbox.send()
+        with audience.telling(endpoint) as outbox:
+            team.console_connected(conn, outbox)
     return 200
 
 
@@ -108,17 +106,15 @@ def disconnect(connection_id: str, endpoint: str | None = None) -> None:
     if conn is None:
         return
     audience.remove_connection(conn)
-    outbox = Outbox(endpoint) if endpoint else None
-    if conn.role == "operator":
-        from chalicelib.routing import team
+    with audience.telling(endpoint) as outbox:
+        if conn.role == "operator":
+            from chalicelib.routing import team
 
-        team.console_closed(conn, outbox)
-    elif outbox is not None:
-        from chalicelib.proactive import greetings
+            team.console_closed(conn, outbox)
+        elif outbox is not None:
+            from chalicelib.proactive import greetings
 
-        greetings.visitor_left(conn, outbox)
-    if outbox is not None:
-        outbox.send()
+            greetings.visitor_left(conn, outbox)
 
 
 def receive(connection_id: str, body: str | None, endpoint: str) -> None:

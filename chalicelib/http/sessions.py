@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools import Logger
 
 from chalicelib.proactive import monitor
-from chalicelib.realtime.delivery import Outbox
+from chalicelib.realtime import audience
 from chalicelib.shared import auth
 from chalicelib.shared.auth import Claims
 from chalicelib.shared.clock import now_ms, now_s
@@ -81,9 +81,8 @@ def visitor_session(body: Any, origin: str, client: tracking.Client) -> dict[str
     blocking.refuse_blocked(setup, visitor, client, at)
     visitor = tracking.record_page_view(setup, visitor, cards.page_view(body.get("page")), client, at)
     if settings.ws_endpoint:  # operators watching the monitor see the page view at once
-        out = Outbox(settings.ws_endpoint)
-        monitor.push_live(visitor, out)
-        out.send()
+        with audience.sending(settings.ws_endpoint) as outbox:
+            monitor.push_live(visitor, outbox)
     expires_at = now_s() + settings.visitor_token_days * 86400
     token = auth.issue_token(Claims("visitor", visitor.visitor_id, site_id, expires_at), settings.secret)
     return {

@@ -132,15 +132,13 @@ def post(receipt: Receipt, mail: mime.ParsedMail, endpoint: str | None = None) -
         logger.warning("inbound mail rejected", extra={"key": receipt.object_key, "reason": target,
                                                        "sender": mail.from_address})
         return "rejected"
-    outbox = Outbox(endpoint or "")
     dialog = _open_dialog(target, mail)
-    posted = _post_messages(dialog, mail, receipt.message_id, outbox)
-    if posted is None:
-        logger.info("empty email dropped", extra={"key": receipt.object_key})
-        return "dropped"
-    _remember(receipt.message_id, mail, dialog)
-    if endpoint:
-        outbox.send()
+    with audience.sending(endpoint) as outbox:
+        posted = _post_messages(dialog, mail, receipt.message_id, outbox)
+        if posted is None:
+            logger.info("empty email dropped", extra={"key": receipt.object_key})
+            return "dropped"
+        _remember(receipt.message_id, mail, dialog)
     return "posted" if posted else "duplicate"
 
 

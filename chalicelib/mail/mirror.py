@@ -102,12 +102,12 @@ def run_schedule(endpoint: str, at_ms: int | None = None) -> MirrorReport:
     """The every-minute run: emails the answers of every dialog that fell due."""
     started = time.perf_counter()
     at = at_ms if at_ms is not None else now_ms()
-    outbox, report = Outbox(endpoint), MirrorReport()
-    for shard in range(MAIL_SHARDS):
-        for dialog in dialog_mail_store.mail_due(f"m{shard}", at):
-            report.due += 1
-            _mirror(dialog, at, outbox, report)
-    outbox.send()
+    report = MirrorReport()
+    with audience.sending(endpoint) as outbox:
+        for shard in range(MAIL_SHARDS):
+            for dialog in dialog_mail_store.mail_due(f"m{shard}", at):
+                report.due += 1
+                _mirror(dialog, at, outbox, report)
     report.handler_s = time.perf_counter() - started
     return report
 

@@ -10,7 +10,6 @@ from html import escape
 
 from chalicelib.mail import mirror, tokens
 from chalicelib.realtime import audience
-from chalicelib.realtime.delivery import Outbox
 from chalicelib.shared.config import settings
 from chalicelib.shared.pages import Page, page
 from chalicelib.site import siteconfig
@@ -47,9 +46,8 @@ def unsubscribe(token: object) -> Page:
         return page(404, "This link is not valid", "<p>Nothing was changed.</p>")
     updated = visitor_store.update_visitor(visitor.visitor_id, visitor.site_id, [Visitor.mail_opt_out.set(True)])
     if updated is not None and settings.ws_endpoint:  # an open card shows it at once
-        outbox = Outbox(settings.ws_endpoint)
-        outbox.add(audience.operators(visitor.site_id),
-                   {"type": "visitor", "visitor": tracking.full_card(updated, siteconfig.load_site(visitor.site_id))})
-        outbox.send()
+        with audience.sending(settings.ws_endpoint) as outbox:
+            outbox.add(audience.operators(visitor.site_id),
+                       {"type": "visitor", "visitor": tracking.full_card(updated, siteconfig.load_site(visitor.site_id))})
     return page(200, "You are unsubscribed", "<p>We no longer email you the answers to your chats. "
                  "You can still chat on the site at any time.</p>")

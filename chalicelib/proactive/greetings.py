@@ -286,15 +286,15 @@ def run_schedule(endpoint: str, at_ms: int | None = None) -> RunReport:
     conditions), then follow-up emails that fell due. Reads only those visitors (sparse indexes)."""
     started = time.perf_counter()
     at = at_ms if at_ms is not None else now_ms()
-    outbox, setups, report = Outbox(endpoint), _Setups(), RunReport()
-    for shard in range(tracking.SHARDS):
-        for visitor in visitor_store.due_visitors(str(shard), at):
-            report.due_visitors += 1
-            _scheduled_greeting(setups, visitor, at, outbox, report)
-        for visitor in visitor_store.followups_due(str(shard), at):
-            report.followups_due += 1
-            _followup(setups, visitor, at, report)
-    outbox.send()
+    setups, report = _Setups(), RunReport()
+    with audience.sending(endpoint) as outbox:
+        for shard in range(tracking.SHARDS):
+            for visitor in visitor_store.due_visitors(str(shard), at):
+                report.due_visitors += 1
+                _scheduled_greeting(setups, visitor, at, outbox, report)
+            for visitor in visitor_store.followups_due(str(shard), at):
+                report.followups_due += 1
+                _followup(setups, visitor, at, report)
     report.handler_s = time.perf_counter() - started
     return report
 

@@ -44,12 +44,25 @@ def dialog_tabs(dialog: Dialog, sending_tab: str | None = None) -> set[str]:
 
 
 @contextmanager
-def sending(endpoint: str, on_gone: Callable[[str], None] | None = None) -> Iterator[Outbox]:
+def sending(endpoint: str | None, on_gone: Callable[[str], None] | None = None) -> Iterator[Outbox]:
     """An Outbox sent when the block ends without an error; connections that came back gone
-    are forgotten (`on_gone`, else their records are removed)."""
-    outbox = Outbox(endpoint)
+    are forgotten (`on_gone`, else their records are removed). Without an endpoint (a handler
+    run where no websocket API is configured) nothing is sent."""
+    outbox = Outbox(endpoint or "")
     yield outbox
-    forget(outbox.send(), on_gone or forget_connection)
+    if endpoint:
+        forget(outbox.send(), on_gone or forget_connection)
+
+
+@contextmanager
+def telling(endpoint: str | None) -> Iterator[Outbox | None]:
+    """`sending` where there is an API to post to; else None, which tells a handler that
+    nobody is to be told (its storage work is done all the same)."""
+    if not endpoint:
+        yield None
+        return
+    with sending(endpoint) as outbox:
+        yield outbox
 
 
 def forget(gone: Iterable[str], on_gone: Callable[[str], None]) -> None:

@@ -61,6 +61,8 @@ class Outbox:
     def send(self) -> set[str]:
         """Posts every frame, connections in parallel and each connection's frames in order;
         returns the connections that are gone (410)."""
+        if not self._items:
+            return set()
         client = _client(self.endpoint)
         per_connection: dict[str, list[str]] = {}
         for connection_id, data in self._items:

@@ -42,16 +42,16 @@ def run_schedule(endpoint: str, at_ms: int | None = None) -> Report:
     """The every-minute run over every dialog waiting longer than the shortest answer time."""
     started = time.perf_counter()
     at = at_ms if at_ms is not None else now_ms()
-    outbox, report, settings_by_site = Outbox(endpoint), Report(), {}
-    for shard in range(dialog_store.WAIT_SHARDS):
-        for dialog in dialog_store.waiting_dialogs(f"w{shard}", at - MIN_ANSWER_MS):
-            report.waiting += 1
-            if dialog.site_id not in settings_by_site:
-                settings_by_site[dialog.site_id] = _settings(dialog.site_id)
-            _review(dialog, at, settings_by_site[dialog.site_id], outbox, report)
-    for site_id in settings_by_site:  # a queue nobody drained (e.g. a console that never asked)
-        report.routed += assign.drain(site_id, outbox)
-    outbox.send()
+    report, settings_by_site = Report(), {}
+    with audience.sending(endpoint) as outbox:
+        for shard in range(dialog_store.WAIT_SHARDS):
+            for dialog in dialog_store.waiting_dialogs(f"w{shard}", at - MIN_ANSWER_MS):
+                report.waiting += 1
+                if dialog.site_id not in settings_by_site:
+                    settings_by_site[dialog.site_id] = _settings(dialog.site_id)
+                _review(dialog, at, settings_by_site[dialog.site_id], outbox, report)
+        for site_id in settings_by_site:  # a queue nobody drained (e.g. a console that never asked)
+            report.routed += assign.drain(site_id, outbox)
     report.handler_s = time.perf_counter() - started
     return report
 

@@ -113,3 +113,10 @@ def test_one_module_names_channels() -> None:
     naming = sorted(str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
                     if re.search(r"""f?["'](ops|vis)#""", path.read_text()))
     assert naming == ["chalicelib/realtime/audience.py"]
+
+
+def test_one_module_opens_an_outbox() -> None:
+    """Every path that sends frames goes through audience.sending, which forgets gone connections."""
+    opening = sorted(str(path.relative_to(ROOT)) for path in [*PACKAGE.rglob("*.py"), ROOT / "app.py"]
+                     if re.search(r"\bOutbox\(", path.read_text()))
+    assert opening == ["chalicelib/realtime/audience.py"]
