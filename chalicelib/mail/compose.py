@@ -71,7 +71,7 @@ class Mirror:
     chat_link: str
     unsubscribe_link: str
     answers: tuple[Answer, ...]
-    rate_link: str = ""  # + "&s=good" or "&s=bad": the rating page (chalicelib.ratings)
+    rate_link: str = ""  # + "&s=good" or "&s=bad": the rating page (chalicelib.routing.ratings)
     subject: str | None = None  # the thread's subject, once one was sent
     in_reply_to: str | None = None  # the thread's newest Message-ID
     references: tuple[str, ...] = ()

@@ -39,7 +39,7 @@ MAX_NAME_CHARS = 100
 MAX_KEYWORDS_CHARS = 300
 PRESENCES = ("online", "away", "offline")
 SCORES = ("good", "bad")
-# Operator frames carrying a document checked by chalicelib.triggers: frame type -> its field.
+# Operator frames carrying a document checked by chalicelib.site (triggers, segments, blocks, settings): frame type -> its field.
 DOCUMENT_FIELDS = {"trigger_save": "trigger", "segment_save": "segment", "block_add": "block",
                    "settings_save": "settings"}
 ID_FIELDS = {"trigger_delete": "trigger_id", "segment_delete": "segment_id", "block_remove": "block_id"}

@@ -1,6 +1,6 @@
 """Routing as a service (docs/policy.md): a dialog goes to the available operator with the most
 spare capacity, else waits in the site's FIFO queue, which drains as capacity frees; operators
-hand dialogs over; closing frees capacity at once. The routing table decides (storage.routes);
+hand dialogs over; closing frees capacity at once. The routing table decides (storage.routing_store);
 each change is then mirrored on the dialog and pushed to the operators and the visitor."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The site's bot as the first line (docs/routing.md): it answers from the reply templates
-marked FAQ (chalicelib.bot decides), says it is a bot, and hands the dialog to a person when it
+marked FAQ (chalicelib.routing.bot decides), says it is a bot, and hands the dialog to a person when it
 has no confident answer, the visitor asks for one, or two answers did not help. The hand-off
 leaves the operators a note of what the bot learned, and routes the dialog."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Creates a deployed stage's site and first operator through Parley's own storage code.
 
 Run as a child process by the deploy command, with the stage's settings in its environment
-(``chalicelib.config`` reads them at import) and the request, password included, on stdin:
+(``chalicelib.shared.config`` reads them at import) and the request, password included, on stdin:
 
     {"site_id", "site_name", "origins" (list or null), "email" (null: no operator step), "name",
      "password", "reset"}

@@ -1,6 +1,6 @@
 """The local stack's URLs and the environment Parley's code reads its settings from.
 
-``chalicelib.config`` reads the environment once, at import, so :func:`apply_environment`
+``chalicelib.shared.config`` reads the environment once, at import, so :func:`apply_environment`
 must run before ``app`` or ``chalicelib`` is imported.
 """
 from __future__ import annotations

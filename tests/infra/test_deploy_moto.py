@@ -47,7 +47,7 @@ def infra(moto: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def sign_in(moto: str, email: str, password: str) -> subprocess.CompletedProcess[str]:
     """Parley's own sign-in code against the deployed tables."""
-    code = ("import json, sys; from chalicelib import sessions; "
+    code = ("import json, sys; from chalicelib.http import sessions; "
             "print(json.dumps(sessions.operator_login(json.loads(sys.argv[1]))['operator']))")
     env = {**os.environ, "PARLEY_STAGE": "prod", "PARLEY_TABLE_PREFIX": "parley-prod",
            "PARLEY_AWS_ENDPOINT": moto, "PARLEY_SECRET": "x" * 32, "AWS_REGION": REGION,
